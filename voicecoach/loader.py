@@ -1,0 +1,232 @@
+"""Loads exercises.yaml strictly, before any microphone opens, into a Library of planned routines.
+
+Every problem is one RoutineError sentence: `exercises.yaml:42: routines.daily.steps[3].reps ...`.
+Schema errors come from the pydantic models in `voicecoach.routine`; the checks that need the whole
+file (unknown exercise ids, numbers outside a seed's range, exercises the seeds say to avoid) live here.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from voicecoach.errors import RoutineError
+from voicecoach.routine import Exercise, ExerciseFile, Range, Routine, Sides, Step
+from voicecoach.yamlfile import FieldPath, YamlDocument, read_yaml
+
+DEFAULT_FILE = "exercises.yaml"
+_HOLD_FIELDS = ("hold_seconds", "hold_breaths", "duration_seconds")
+
+
+@dataclass(frozen=True)
+class PlannedExercise:
+    """An exercise with the numbers chosen for this session (the low end of each range by default)."""
+
+    id: str
+    exercise: Exercise
+    reps: int
+    hold_seconds: int | None
+    hold_breaths: int | None
+    duration_seconds: int | None
+    cool_down: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.exercise.name
+
+    @property
+    def sides(self) -> Sides:
+        return self.exercise.sides
+
+    def reps_per_side(self) -> int:
+        """Repetitions on each side (or in all, for an exercise with no sides)."""
+        if self.sides is Sides.NONE or self.exercise.reps_counted == "per_side":
+            return self.reps
+        return max(1, self.reps // 2)
+
+    def side_count(self) -> int:
+        return 1 if self.sides is Sides.NONE else 2
+
+
+@dataclass(frozen=True)
+class Library:
+    """A validated routine file."""
+
+    path: Path
+    content: ExerciseFile
+
+    @property
+    def routine_ids(self) -> list[str]:
+        return list(self.content.routines)
+
+    def routine(self, routine_id: str) -> Routine:
+        try:
+            return self.content.routines[routine_id]
+        except KeyError:
+            known = ", ".join(self.content.routines)
+            raise RoutineError(
+                f"{self.path.name} has no routine called {routine_id!r}; it has: {known}."
+            ) from None
+
+    def plan(self, routine_id: str) -> list[PlannedExercise]:
+        """The routine's exercises, in order, cool-down last, with the numbers for this session."""
+        routine = self.routine(routine_id)
+        return [
+            _plan_step(step, self.content.exercises[step.exercise], cool_down)
+            for steps, cool_down in ((routine.steps, False), (routine.cool_down, True))
+            for step in steps
+        ]
+
+    def safety_advice(self) -> list[str]:
+        return [advice.text for advice in self.content.safety]
+
+
+def _plan_step(step: Step, exercise: Exercise, cool_down: bool) -> PlannedExercise:
+    def chosen(field: str) -> int | None:
+        override = getattr(step, field)
+        seed_range: Range | None = getattr(exercise, field)
+        if seed_range is None:
+            return None
+        return override if override is not None else seed_range.low
+
+    return PlannedExercise(
+        id=step.exercise,
+        exercise=exercise,
+        reps=step.reps if step.reps is not None else exercise.reps.low,
+        hold_seconds=chosen("hold_seconds"),
+        hold_breaths=chosen("hold_breaths"),
+        duration_seconds=chosen("duration_seconds"),
+        cool_down=cool_down,
+    )
+
+
+def load(path: Path | str = DEFAULT_FILE) -> Library:
+    """Read and check a routine file; any problem is a RoutineError naming file, line and field."""
+    path = Path(path)
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "should be a mapping with version, safety, exercises and routines.")
+    data = _with_step_shorthand(doc.data)
+    try:
+        content = ExerciseFile.model_validate(data)
+    except ValidationError as error:
+        raise _first_error(doc, error) from None
+    _check_exercises(doc, content)
+    _check_routines(doc, content)
+    return Library(path, content)
+
+
+def _with_step_shorthand(data: dict[str, Any]) -> dict[str, Any]:
+    """A routine step may be a bare exercise id: `- knee_rolls` means `- exercise: knee_rolls`."""
+    routines = data.get("routines")
+    if not isinstance(routines, dict):
+        return data
+    expanded = {}
+    for routine_id, routine in routines.items():
+        if isinstance(routine, dict):
+            routine = {
+                key: [{"exercise": s} if isinstance(s, str) else s for s in value]
+                if key in ("steps", "cool_down") and isinstance(value, list)
+                else value
+                for key, value in routine.items()
+            }
+        expanded[routine_id] = routine
+    return {**data, "routines": expanded}
+
+
+def _first_error(doc: YamlDocument, error: ValidationError) -> RoutineError:
+    details = error.errors(include_url=False)[0]
+    path: FieldPath = tuple(details["loc"])
+    return doc.error(path, _problem(details, path))
+
+
+def _problem(details: dict[str, Any], path: FieldPath) -> str:
+    kind = details["type"]
+    given = details.get("input")
+    ctx = details.get("ctx") or {}
+    if kind == "missing":
+        return "is missing."
+    if kind == "extra_forbidden":
+        guess = difflib.get_close_matches(str(path[-1]), _all_field_names(), n=1)
+        return "is not a known field" + (f"; did you mean {guess[0]}?" if guess else ".")
+    if kind in ("enum", "literal_error"):
+        return f"should be {ctx.get('expected', 'one of the allowed values')}, not {given!r}."
+    if kind == "value_error":
+        return f"{ctx.get('error', details['msg'])}, not {given!r}."
+    if kind == "string_pattern_mismatch":
+        if len(path) > 1 and path[-2] == "sources":
+            return f"should name a seed file like 003_17edfd41803de707.txt, not {given!r}."
+        return f"should be lower-case letters, digits and underscores (like knee_rolls), not {given!r}."
+    if kind == "too_short":
+        return "should not be empty."
+    names = {
+        "int_type": "a whole number",
+        "float_type": "a number",
+        "string_type": "text",
+        "list_type": "a list",
+        "dict_type": "a mapping",
+        "model_type": "a mapping",
+        "bool_type": "true or false",
+    }
+    if kind in names:
+        return f"should be {names[kind]}, not {given!r}."
+    return f"{details['msg'][0].lower()}{details['msg'][1:]}, not {given!r}."
+
+
+def _all_field_names() -> list[str]:
+    models: list[type[BaseModel]] = [ExerciseFile, Exercise, Routine, Step]
+    return sorted({name for model in models for name in model.model_fields})
+
+
+def _check_exercises(doc: YamlDocument, content: ExerciseFile) -> None:
+    for exercise_id, exercise in content.exercises.items():
+        where = ("exercises", exercise_id)
+        holds = [field for field in _HOLD_FIELDS if getattr(exercise, field) is not None]
+        if len(holds) > 1:
+            raise doc.error((*where, holds[1]), f"cannot be given together with {holds[0]}.")
+        unknown = exercise.cue_fields() - {"side"}
+        if unknown:
+            raise doc.error((*where, "cue"), f"uses {{{sorted(unknown)[0]}}}; only {{side}} is known.")
+        if "side" in exercise.cue_fields() and exercise.sides is Sides.NONE:
+            raise doc.error((*where, "cue"), "uses {side} but the exercise has no sides.")
+        if exercise.variant_of is not None and exercise.variant_of not in content.exercises:
+            raise doc.error((*where, "variant_of"), f"names no exercise: {exercise.variant_of!r}.")
+        for avoided in content.avoid:
+            words = f"{exercise_id.replace('_', ' ')} {exercise.name}".lower()
+            if any(match.lower() in words for match in avoided.matches):
+                raise doc.error(
+                    (*where, "name"),
+                    f"is {avoided.name.lower()}, which the seeds say to avoid: {avoided.why}",
+                )
+
+
+def _check_routines(doc: YamlDocument, content: ExerciseFile) -> None:
+    for routine_id, routine in content.routines.items():
+        for part in ("steps", "cool_down"):
+            for index, step in enumerate(getattr(routine, part)):
+                where = ("routines", routine_id, part, index)
+                exercise = content.exercises.get(step.exercise)
+                if exercise is None:
+                    guess = difflib.get_close_matches(step.exercise, list(content.exercises), n=1)
+                    hint = f"; did you mean {guess[0]}?" if guess else "."
+                    raise doc.error((*where, "exercise"), f"names no exercise: {step.exercise!r}{hint}")
+                _check_overrides(doc, where, step, exercise)
+
+
+def _check_overrides(doc: YamlDocument, where: FieldPath, step: Step, exercise: Exercise) -> None:
+    for field in ("reps", *_HOLD_FIELDS):
+        value = getattr(step, field)
+        if value is None:
+            continue
+        seed_range: Range | None = getattr(exercise, field)
+        if seed_range is None:
+            raise doc.error((*where, field), f"is set, but {step.exercise} has no {field}.")
+        if value not in seed_range:
+            raise doc.error(
+                (*where, field),
+                f"should be within {step.exercise}'s range of {seed_range}, not {value}.",
+            )
