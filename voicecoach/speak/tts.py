@@ -1,0 +1,231 @@
+"""Text to speech with pyttsx3 (espeak-ng), rendered to files and cached on disk, never played."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+import wave
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voicecoach.errors import AudioError
+from voicecoach.speak import Audio, Synthesiser, VoiceSettings
+from voicecoach.speak.tones import tone
+
+__all__ = [
+    "Audio",
+    "PyttsxSynthesiser",
+    "Synthesiser",
+    "VoiceSettings",
+    "default_cache_dir",
+    "read_wav",
+    "tone",
+    "write_wav",
+]
+
+log = logging.getLogger(__name__)
+
+# What the coach says often enough to be worth rendering before the first exercise.
+COUNTS = (
+    "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten",
+    "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen",
+    "Nineteen", "Twenty", "Twenty-one", "Twenty-two", "Twenty-three", "Twenty-four",
+    "Twenty-five", "Twenty-six", "Twenty-seven", "Twenty-eight", "Twenty-nine", "Thirty",
+)  # fmt: skip
+BREATHING_CUES = ("Breathe in", "Breathe out", "Hold", "Relax")
+
+RENDER_TIMEOUT_SECONDS = 30.0
+_CACHE_FORMAT = 1
+# espeak-ng can be initialised once per process and has one global synthesis callback: one render
+# at a time, whichever synthesiser asks.
+_ENGINE_LOCK = threading.Lock()
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache: $XDG_CACHE_HOME/voicecoach, else ~/.cache/voicecoach."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "voicecoach"
+
+
+def read_wav(path: Path, text: str = "") -> Audio:
+    """A 16-bit WAV file as Audio (stereo is mixed down to mono)."""
+    with wave.open(str(path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise AudioError(f"{path} is not a 16-bit WAV file.")
+        frames = wav.readframes(wav.getnframes())
+        channels, rate = wav.getnchannels(), wav.getframerate()
+    samples = np.frombuffer(frames, dtype="<i2")
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1).round()
+    return Audio(samples=samples.astype(np.int16), sample_rate=rate, text=text)
+
+
+def write_wav(path: Path, audio: Audio) -> None:
+    """Write Audio as a mono 16-bit WAV file, atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(audio.sample_rate)
+            wav.writeframes(audio.samples.astype("<i2").tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _engine_version() -> str:
+    """pyttsx3 and espeak-ng versions: a new engine may say the same text differently."""
+    try:
+        pyttsx3_version = metadata.version("pyttsx3")
+    except metadata.PackageNotFoundError:
+        pyttsx3_version = "unknown"
+    espeak_version = "unknown"
+    with contextlib.suppress(Exception):
+        from pyttsx3.drivers import _espeak
+
+        espeak_version = (_espeak.Info(None) or b"").decode("utf-8", "replace") or "unknown"
+    return f"pyttsx3 {pyttsx3_version}; espeak-ng {espeak_version}"
+
+
+def _wav_complete(path: Path) -> bool:
+    """True once the WAV file is whole: header readable and all announced frames present."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            expected = wav.getnframes() * wav.getnchannels() * wav.getsampwidth()
+            return len(wav.readframes(wav.getnframes())) == expected
+    except (OSError, EOFError, wave.Error):
+        return False
+
+
+class PyttsxSynthesiser:
+    """Renders phrases with pyttsx3's espeak-ng driver into a disk cache; implements Synthesiser."""
+
+    def __init__(
+        self,
+        settings: VoiceSettings | None = None,
+        cache_dir: Path | None = None,
+        driver: str = "espeak",
+    ) -> None:
+        self.settings = settings or VoiceSettings()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.driver = driver
+        self.engine_renders = 0  # how many phrases the engine rendered (cache misses)
+        self._engine: Any = None
+        self._version: str | None = None
+        self._memory: dict[str, Audio] = {}
+
+    def render(self, text: str) -> Audio:
+        """The phrase as Audio: from memory, else from the disk cache, else from the engine."""
+        text = " ".join(text.split())
+        if not text:
+            return Audio(samples=np.zeros(0, dtype=np.int16), sample_rate=22_050, text="")
+        path = self.cache_path(text)
+        key = path.name
+        if key in self._memory:
+            return self._memory[key]
+        audio = read_wav(path, text) if _wav_complete(path) else None
+        if audio is None:
+            audio = self._render_with_engine(text, path)
+        self._memory[key] = audio
+        return audio
+
+    def prerender(self, texts: Iterable[str] = COUNTS + BREATHING_CUES) -> int:
+        """Render every phrase not yet cached (at start-up, so counts land on time); how many were
+        rendered by the engine."""
+        before = self.engine_renders
+        started = time.monotonic()
+        for text in dict.fromkeys(texts):
+            self.render(text)
+        rendered = self.engine_renders - before
+        log.info("prerendered %d phrases in %.2f s", rendered, time.monotonic() - started)
+        return rendered
+
+    def cache_path(self, text: str) -> Path:
+        """Where the phrase's audio is cached for these settings and this engine version."""
+        if self._version is None:
+            self._version = _engine_version()
+        key = json.dumps(
+            [_CACHE_FORMAT, text, self.settings.voice, self.settings.rate_wpm,
+             self.settings.volume, self.driver, self._version],
+        )  # fmt: skip
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+        return self.cache_dir / "tts" / f"{digest}.wav"
+
+    def _render_with_engine(self, text: str, path: Path) -> Audio:
+        started = time.monotonic()
+        with _ENGINE_LOCK:
+            engine = self._get_engine()
+            self._apply_settings(engine)
+            finished = threading.Event()
+            token = engine.connect("finished-utterance", lambda **_: finished.set())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, suffix=".render.wav")
+            os.close(fd)
+            os.unlink(tmp_name)  # the engine creates it; its presence then means "written"
+            tmp = Path(tmp_name)
+            try:
+                # The espeak driver prints "Audio saved to ..." on stdout; keep stdout for the user.
+                with contextlib.redirect_stdout(io.StringIO()):
+                    engine.save_to_file(text, str(tmp))
+                    engine.runAndWait()
+                    # runAndWait() may return before the file is written: wait for both signs.
+                    deadline = time.monotonic() + RENDER_TIMEOUT_SECONDS
+                    while not (finished.is_set() and _wav_complete(tmp)):
+                        if time.monotonic() > deadline:
+                            raise AudioError(f"espeak-ng did not finish saying {text!r} in time.")
+                        time.sleep(0.005)
+                audio = read_wav(tmp, text)
+                os.replace(tmp, path)
+            finally:
+                engine.disconnect(token)
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        self.engine_renders += 1
+        log.debug(
+            "rendered %r (%.2f s of audio) in %.3f s",
+            text, audio.duration_seconds, time.monotonic() - started,
+        )  # fmt: skip
+        return audio
+
+    def _get_engine(self) -> Any:
+        if self._engine is None:
+            try:
+                import pyttsx3
+
+                self._engine = pyttsx3.init(self.driver)
+            except Exception as error:  # pyttsx3 raises whatever its driver raises
+                raise AudioError(
+                    f"Could not start the {self.driver} speech engine ({error}); "
+                    "install espeak-ng with scripts/setup.sh."
+                ) from error
+        return self._engine
+
+    def _apply_settings(self, engine: Any) -> None:
+        try:
+            engine.setProperty("voice", self.settings.voice)
+        except (ValueError, KeyError) as error:
+            raise AudioError(
+                f"espeak-ng has no voice {self.settings.voice!r}; "
+                "`espeak-ng --voices` lists the installed ones."
+            ) from error
+        engine.setProperty("rate", self.settings.rate_wpm)
+        engine.setProperty("volume", self.settings.volume)
+
+
+def _check_protocol(synthesiser: PyttsxSynthesiser) -> Synthesiser:
+    return synthesiser  # type-checks that PyttsxSynthesiser implements Synthesiser
