@@ -1,0 +1,368 @@
+"""Where speech models live, and fetching the English Vosk model: verified, unpacked safely, atomically.
+
+Theory of operation: `download_model` streams the archive into a hidden staging directory beside
+the destination while hashing it, refuses it unless the SHA-256 matches, checks every member name
+before writing a byte (no absolute paths, no `..`, no links or devices), unpacks into the same
+staging directory and finally renames the model into place. The staging directory is removed on
+every way out, so the destination holds either the whole model or nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import stat
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, TextIO
+
+from voicecoach.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+ENV_VOSK_MODEL = "VOICECOACH_VOSK_MODEL"
+MAX_UNPACKED_BYTES = 1 << 30  # a model bigger than 1 GiB unpacked is not the small model: refuse
+NETWORK_TIMEOUT_SECONDS = 60.0
+_CHUNK_BYTES = 1 << 16
+
+# (done_bytes, total_bytes or None when unknown); the last call always has done == total.
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class ModelArchive:
+    """A downloadable model: where it is, what it must hash to, the directory it installs as."""
+
+    name: str
+    url: str
+    sha256: str
+    size_bytes: int
+
+
+# The Vosk project (alphacephei.com) publishes no checksums. This SHA-256 and size are the values
+# recorded independently by several public projects that pin this archive (an Arch Linux PKGBUILD
+# for vosk-api, numen's install script, and others found by searching public code); they all agree.
+# They could not be verified against the live file from here (no internet access).
+SMALL_EN_US = ModelArchive(
+    name="vosk-model-small-en-us-0.15",
+    url="https://alphacephei.com/vosk/models/vosk-model-small-en-us-0.15.zip",
+    sha256="30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498",
+    size_bytes=41_205_931,
+)
+
+
+# ---- where models live -------------------------------------------------------------------------
+
+
+def is_vosk_model(path: Path) -> bool:
+    """Whether `path` is a directory laid out as a Vosk model (acoustic model and features config)."""
+    return (path / "am" / "final.mdl").is_file() and (path / "conf" / "mfcc.conf").is_file()
+
+
+def user_models_dir() -> Path:
+    """The per-user model directory: $XDG_DATA_HOME/voicecoach/models (~/.local/share/...)."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "voicecoach" / "models"
+
+
+def _checkout_models_dir() -> Path | None:
+    """models/ of the source checkout this package runs from, if it runs from one."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "models").is_dir():
+        return root / "models"
+    return None
+
+
+def search_dirs() -> list[Path]:
+    """Directories searched for a model, in order: ./models, the checkout's models/, the user's."""
+    found: list[Path] = []
+    for candidate in (Path.cwd() / "models", _checkout_models_dir(), user_models_dir()):
+        if candidate is not None and candidate.resolve() not in {p.resolve() for p in found}:
+            found.append(candidate)
+    return found
+
+
+def default_models_dir() -> Path:
+    """Where `voicecoach download-model` installs: the checkout's models/, else the user's."""
+    return _checkout_models_dir() or user_models_dir()
+
+
+def find_vosk_model(explicit: Path | None = None) -> Path | None:
+    """The Vosk model to use: `explicit`, else $VOICECOACH_VOSK_MODEL, else one found in
+    `search_dirs()` (the default English model first), else None.
+
+    An explicit or environment path is returned even if it is not a model, so the recogniser
+    can say exactly what is wrong with it instead of silently falling back.
+    """
+    if explicit is not None:
+        return explicit.expanduser()
+    from_env = os.environ.get(ENV_VOSK_MODEL, "").strip()
+    if from_env:
+        return Path(from_env).expanduser()
+    for directory in search_dirs():
+        if not directory.is_dir():
+            continue
+        children = sorted(
+            (p for p in directory.iterdir() if not p.name.startswith(".")),
+            key=lambda p: (p.name != SMALL_EN_US.name, p.name),
+        )
+        for child in children:
+            if is_vosk_model(child):
+                log.debug("found Vosk model %s", child)
+                return child
+    return None
+
+
+# ---- downloading -------------------------------------------------------------------------------
+
+
+def _open_url(url: str) -> IO[bytes]:
+    """Open `url` for reading (tests replace this to simulate the network)."""
+    return urllib.request.urlopen(url, timeout=NETWORK_TIMEOUT_SECONDS)  # noqa: S310
+
+
+def _fetch(url: str, into: Path, progress: Progress | None) -> str:
+    """Stream `url` into the file `into`; return the SHA-256 hex digest of what was written."""
+    digest = hashlib.sha256()
+    try:
+        with _open_url(url) as response, open(into, "wb") as out:
+            length = getattr(response, "headers", {}).get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            done = 0
+            while chunk := response.read(_CHUNK_BYTES):
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+            if progress:
+                progress(done, done)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise ModelError(f"Could not download the speech model from {url}: {reason}.") from error
+    return digest.hexdigest()
+
+
+def download_model(
+    dest_dir: Path,
+    *,
+    url: str = SMALL_EN_US.url,
+    sha256: str = SMALL_EN_US.sha256,
+    name: str | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> Path:
+    """Fetch the model archive at `url`, verify its SHA-256 and install it as `dest_dir/name`
+    (by default the archive's file name without its extension); return that path.
+
+    An installed model is kept (nothing is fetched) unless `force`, which replaces it atomically.
+    Raises ModelError, with nothing left behind, on any failure.
+    """
+    name = name or archive_stem(url)
+    target = dest_dir / name
+    if is_vosk_model(target) and not force:
+        log.info("the speech model is already installed at %s", target)
+        return target
+    if (target.exists() or target.is_symlink()) and not force:
+        raise ModelError(
+            f"{target} exists but is not a Vosk model; remove it or run `voicecoach download-model --force`."
+        )
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(dest_dir, name)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=dest_dir))
+    except OSError as error:
+        raise ModelError(f"Cannot write to the model directory {dest_dir}: {error.strerror}.") from error
+    try:
+        downloaded = staging / (_url_file_name(url) or "model-archive")
+        actual = _fetch(url, downloaded, progress)
+        if actual != sha256.lower():
+            raise ModelError(
+                f"The download from {url} is corrupt or not the expected file "
+                f"(SHA-256 {actual}, expected {sha256}), so it was not installed."
+            )
+        unpacked = staging / "unpacked"
+        root = unpack(downloaded, unpacked)
+        if not is_vosk_model(root):
+            raise ModelError(f"The archive from {url} does not contain a Vosk model.")
+        _move_into_place(root, target, staging / "replaced")
+    except OSError as error:
+        raise ModelError(f"Could not install the speech model in {dest_dir}: {error}.") from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("installed the speech model at %s", target)
+    return target
+
+
+def _url_file_name(url: str) -> str:
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def archive_stem(url: str) -> str:
+    """The file name at the end of `url` without its archive extension."""
+    base = _url_file_name(url)
+    for extension in (".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar"):
+        if base.endswith(extension):
+            return base[: -len(extension)]
+    return base or "model"
+
+
+def _remove_stale_staging(dest_dir: Path, name: str) -> None:
+    """Remove staging directories left by a download that was killed outright."""
+    for stale in dest_dir.glob(f".{name}.*.partial"):
+        log.info("removing an unfinished download %s", stale)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _move_into_place(root: Path, target: Path, aside: Path) -> None:
+    """Rename `root` to `target`; an existing `target` is first renamed to `aside` (same filesystem)."""
+    replaced = False
+    if target.exists() or target.is_symlink():
+        os.rename(target, aside)
+        replaced = True
+    try:
+        os.rename(root, target)
+    except OSError:
+        if replaced:
+            os.rename(aside, target)
+        raise
+
+
+# ---- unpacking ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One archive entry that passed the checks: a file or a directory with a safe relative path."""
+
+    path: PurePosixPath
+    is_dir: bool
+    open: Callable[[], IO[bytes]]
+
+
+def _safe_path(name: str, source: str) -> PurePosixPath:
+    """The relative path an archive member names, or ModelError when it could escape the directory."""
+    path = PurePosixPath(name)
+    if (
+        not name
+        or "\\" in name
+        or "\0" in name
+        or path.is_absolute()
+        or (path.parts and ":" in path.parts[0])
+        or ".." in path.parts
+    ):
+        raise ModelError(f"The model archive {source} has an unsafe member {name!r}, so it was refused.")
+    return PurePosixPath(*[part for part in path.parts if part != "."])
+
+
+def _zip_members(archive: zipfile.ZipFile, source: str) -> Iterator[_Member]:
+    for info in archive.infolist():
+        path = _safe_path(info.filename, source)
+        kind = stat.S_IFMT(info.external_attr >> 16)
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+            raise ModelError(
+                f"The model archive {source} has a link or special file {info.filename!r}, so it was refused."
+            )
+        yield _Member(path, info.is_dir(), lambda info=info: archive.open(info))
+
+
+def _tar_members(archive: tarfile.TarFile, source: str) -> Iterator[_Member]:
+    for info in archive.getmembers():
+        path = _safe_path(info.name, source)
+        if not (info.isfile() or info.isdir()):
+            raise ModelError(
+                f"The model archive {source} has a link or special file {info.name!r}, so it was refused."
+            )
+        yield _Member(path, info.isdir(), lambda info=info: archive.extractfile(info))  # type: ignore[arg-type,return-value]
+
+
+def unpack(archive_path: Path, into: Path) -> Path:
+    """Unpack a zip or tar archive into the new directory `into`, checking every member first.
+
+    Returns the model root: `into`, or the single top-level directory the archive wraps it in.
+    """
+    source = archive_path.name
+    try:
+        if zipfile.is_zipfile(archive_path):
+            with zipfile.ZipFile(archive_path) as archive:
+                _write_members(list(_zip_members(archive, source)), into, source)
+        elif tarfile.is_tarfile(archive_path):
+            with tarfile.open(archive_path) as archive:
+                _write_members(list(_tar_members(archive, source)), into, source)
+        else:
+            raise ModelError(f"The model archive {source} is neither a zip nor a tar file.")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
+        raise ModelError(f"The model archive {source} is damaged: {error}.") from error
+    top = {member.parts[0] for member in _relative_files(into)}
+    if len(top) == 1 and (into / next(iter(top))).is_dir():
+        return into / next(iter(top))
+    return into
+
+
+def _relative_files(root: Path) -> list[PurePosixPath]:
+    return [PurePosixPath(p.relative_to(root).as_posix()) for p in root.rglob("*")]
+
+
+def _write_members(members: list[_Member], into: Path, source: str) -> None:
+    """Write the already-checked members under `into` with plain permissions."""
+    into.mkdir(mode=0o755)
+    written = 0
+    for member in members:
+        if not member.path.parts:
+            continue
+        destination = into.joinpath(*member.path.parts)
+        if member.is_dir:
+            destination.mkdir(mode=0o755, parents=True, exist_ok=True)
+            continue
+        destination.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        with member.open() as data, open(destination, "wb") as out:
+            written += _copy(data, out, MAX_UNPACKED_BYTES - written, source)
+
+
+def _copy(data: IO[bytes], out: IO[bytes], budget: int, source: str) -> int:
+    """Copy one member's bytes, at most `budget` of them; return how many."""
+    count = 0
+    while chunk := data.read(_CHUNK_BYTES):
+        count += len(chunk)
+        if count > budget:
+            raise ModelError(f"The model archive {source} unpacks to more than 1 GiB, so it was refused.")
+        out.write(chunk)
+    return count
+
+
+# ---- progress ----------------------------------------------------------------------------------
+
+
+class ProgressLine:
+    """A one-line progress display for `download_model(progress=...)`, redrawn in place."""
+
+    def __init__(self, stream: TextIO = sys.stderr, label: str = "Downloading the speech model") -> None:
+        self._stream = stream
+        self._label = label
+        self._shown: str | None = None
+        self._finished = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        megabytes = done / 1e6
+        if total:
+            fraction = min(done / total, 1.0)
+            bar = "#" * int(fraction * 30)
+            line = f"{self._label} [{bar:<30}] {megabytes:5.1f} of {total / 1e6:.1f} MB {fraction:4.0%}"
+        else:
+            line = f"{self._label} {megabytes:5.1f} MB"
+        if line != self._shown:
+            self._stream.write("\r" + line)
+            self._shown = line
+        if total is not None and done >= total and not self._finished:
+            self._stream.write("\n")
+            self._finished = True
+        self._stream.flush()
