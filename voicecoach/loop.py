@@ -1,0 +1,199 @@
+"""The session loop: wakes the coach at its deadlines, passes it events and carries out its actions.
+
+One loop serves every mode; what differs is the clock and the speaker passed in. A VirtualClock jumps
+from deadline to deadline, so a whole routine simulates in milliseconds; a RealClock waits on a
+thread-safe inbox (typed lines, heard commands, finished speech) with a timeout of "next deadline
+minus now", so no timer threads are needed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from voicecoach.coach import Coach
+from voicecoach.commands import Intent
+from voicecoach.events import (
+    Action, Command, Event, ExerciseEnded, PlayCue, Say, SessionEnded, SpeechFinished, StateChanged,
+    StopSpeaking, Tick,
+)
+from voicecoach.narration import speech_seconds
+
+Entry = dict[str, Any]  # one timeline line: {"t": seconds, "kind": ..., fields}
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def schedule(self, at: float, event: Event) -> None:
+        """Deliver `event` at time `at`."""
+
+    def wait(self, until: float | None) -> Event | None:
+        """The next event, or None once `until` has come (or when nothing can ever happen)."""
+
+
+class Speaker(Protocol):
+    def say(self, text: str, utterance: int, now: float) -> None: ...
+
+    def stop(self, now: float) -> None: ...
+
+    def cue(self, name: str, now: float) -> None: ...
+
+
+class _Scheduled:
+    """Events due at a time, earliest first; equal times keep their order."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Event]] = []
+        self._order = itertools.count()
+
+    def schedule(self, at: float, event: Event) -> None:
+        heapq.heappush(self._heap, (at, next(self._order), event))
+
+    def due_at(self) -> float | None:
+        return self._heap[0][0] if self._heap else None
+
+    def pop(self) -> Event:
+        return heapq.heappop(self._heap)[2]
+
+
+class VirtualClock(_Scheduled):
+    """Time that jumps: waiting costs nothing."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        super().__init__()
+        self._now = start
+
+    def now(self) -> float:
+        return self._now
+
+    def wait(self, until: float | None) -> Event | None:
+        due = self.due_at()
+        if due is not None and (until is None or due <= until):
+            self._now = max(self._now, due)
+            return self.pop()
+        if until is not None:
+            self._now = max(self._now, until)
+        return None
+
+
+class RealClock(_Scheduled):
+    """The wall clock (monotonic, from the session's start); other threads `post` events."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._monotonic = monotonic
+        self._origin = monotonic()
+        self.inbox: queue.Queue[Event] = queue.Queue()
+
+    def now(self) -> float:
+        return self._monotonic() - self._origin
+
+    def post(self, make: Callable[[float], Event]) -> None:
+        """From any thread: deliver the event `make(now)` as soon as possible."""
+        self.inbox.put(make(self.now()))
+
+    def wait(self, until: float | None) -> Event | None:
+        due = self.due_at()
+        if due is not None and due <= self.now():
+            return self.pop()
+        wakes = [t for t in (until, due) if t is not None]
+        timeout = max(0.0, min(wakes) - self.now()) if wakes else None
+        try:
+            return self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            if due is not None and due <= self.now():
+                return self.pop()
+            return None
+
+
+class EstimatedSpeaker:
+    """A speaker with no sound: each utterance takes as long as speaking it would, then finishes."""
+
+    def __init__(self, clock: Clock, show: Callable[[str], None] | None = None):
+        self._clock = clock
+        self._show = show
+        self._busy_until = 0.0
+        self._dropped: set[int] = set()
+        self._queued: list[int] = []
+
+    def say(self, text: str, utterance: int, now: float) -> None:
+        start = max(now, self._busy_until)
+        self._busy_until = start + speech_seconds(text)
+        self._queued.append(utterance)
+        self._clock.schedule(self._busy_until, SpeechFinished(utterance, self._busy_until))
+        if self._show:
+            self._show(text)
+
+    def stop(self, now: float) -> None:
+        self._busy_until = now
+        self._dropped.update(self._queued)
+        self._queued.clear()
+
+    def cue(self, name: str, now: float) -> None:
+        pass
+
+
+class Timeline:
+    """Everything that happened, as entries with times; optionally printed as it happens."""
+
+    def __init__(self, on_entry: Callable[[Entry], None] | None = None):
+        self.entries: list[Entry] = []
+        self._on_entry = on_entry
+
+    def add(self, t: float, kind: str, **fields: Any) -> None:
+        rounded = {k: round(v, 3) if isinstance(v, float) else v for k, v in fields.items()}
+        entry = {"t": round(t, 3), "kind": kind, **rounded}
+        self.entries.append(entry)
+        if self._on_entry:
+            self._on_entry(entry)
+
+    def said(self) -> list[tuple[float, str]]:
+        return [(e["t"], e["text"]) for e in self.entries if e["kind"] == "say"]
+
+
+def run(coach: Coach, clock: Clock, speaker: Speaker, timeline: Timeline, start: bool = True) -> SessionEnded | None:
+    """Run one session to its end; returns how it ended (None if it could never end)."""
+    if start:
+        _carry_out(coach.handle(Command(Intent.START, "start", clock.now())), clock, speaker, timeline)
+    while True:
+        deadline = coach.next_deadline
+        event = clock.wait(deadline)
+        if event is None:
+            if deadline is None:
+                return None
+            event = Tick(clock.now())
+        if isinstance(event, Command):
+            timeline.add(event.now, "heard", phrase=event.phrase, intent=event.intent.value,
+                         confidence=round(event.confidence, 3))
+        ended = _carry_out(coach.handle(event), clock, speaker, timeline)
+        if ended is not None:
+            return ended
+
+
+def _carry_out(actions: list[Action], clock: Clock, speaker: Speaker, timeline: Timeline) -> SessionEnded | None:
+    ended = None
+    now = clock.now()
+    for action in actions:
+        if isinstance(action, Say):
+            timeline.add(now, "say", text=action.text)
+            speaker.say(action.text, action.utterance, now)
+        elif isinstance(action, StopSpeaking):
+            speaker.stop(now)
+        elif isinstance(action, PlayCue):
+            timeline.add(now, "cue", name=action.name)
+            speaker.cue(action.name, now)
+        elif isinstance(action, StateChanged):
+            timeline.add(now, "state", state=action.state, exercise=action.exercise, rep=action.rep, side=action.side)
+        elif isinstance(action, ExerciseEnded):
+            timeline.add(now, "exercise", **{k: v for k, v in asdict(action.record).items() if k != "started_at"})
+        elif isinstance(action, SessionEnded):
+            timeline.add(now, "end", routine=action.routine, done=list(action.done), skipped=list(action.skipped),
+                         minutes=action.minutes, stopped=action.stopped)
+            ended = action
+    return ended

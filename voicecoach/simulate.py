@@ -1,0 +1,50 @@
+"""Simulation in virtual time: a whole routine, with commands said at chosen moments, in milliseconds."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from voicecoach.coach import Coach
+from voicecoach.commands import PHRASES, Intent, intent_for, normalise
+from voicecoach.errors import VoicecoachError
+from voicecoach.events import Command
+from voicecoach.loader import Library
+from voicecoach.loop import EstimatedSpeaker, Timeline, VirtualClock, run
+from voicecoach.narration import Pace
+
+_SAY = re.compile(r"^\s*(?:(\d+):)?(\d+(?:\.\d+)?)\s*:\s*(.+)$")
+
+
+@dataclass(frozen=True)
+class Said:
+    """A command the simulated user says at `seconds` into the session."""
+
+    seconds: float
+    phrase: str
+    intent: Intent
+
+
+def parse_say(text: str) -> Said:
+    """"95:pause" or "1:35:pause" -> Said(95.0, "pause", Intent.PAUSE); a non-command is an error."""
+    match = _SAY.match(text)
+    if not match:
+        raise VoicecoachError(f"--say {text!r} should look like 95:pause or 1:35:pause (time, then the phrase).")
+    minutes, seconds, phrase = match.groups()
+    intent = intent_for(phrase)
+    if intent is None:
+        some = ", ".join(sorted({p for p in PHRASES if " " not in p}))
+        raise VoicecoachError(f"--say {text!r}: {phrase!r} is not a command; try one of: {some}.")
+    return Said(int(minutes or 0) * 60 + float(seconds), normalise(phrase), intent)
+
+
+def simulate(library: Library, routine_id: str, said: list[Said] = (), timeline: Timeline | None = None,
+             pace: Pace = Pace()) -> Timeline:
+    """Run `routine_id` from start to end in virtual time; returns the timeline."""
+    timeline = timeline or Timeline()
+    clock = VirtualClock()
+    for s in sorted(said, key=lambda s: s.seconds):
+        clock.schedule(s.seconds, Command(s.intent, s.phrase, s.seconds))
+    coach = Coach(library, routine_id, pace)
+    run(coach, clock, EstimatedSpeaker(clock), timeline)
+    return timeline
