@@ -9,6 +9,7 @@ every way out, so the destination holds either the whole model or nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -272,7 +273,7 @@ def _zip_members(archive: zipfile.ZipFile, source: str) -> Iterator[_Member]:
             raise ModelError(
                 f"The model archive {source} has a link or special file {info.filename!r}, so it was refused."
             )
-        yield _Member(path, info.is_dir(), lambda info=info: archive.open(info))
+        yield _Member(path, info.is_dir(), functools.partial(archive.open, info))
 
 
 def _tar_members(archive: tarfile.TarFile, source: str) -> Iterator[_Member]:
@@ -282,7 +283,8 @@ def _tar_members(archive: tarfile.TarFile, source: str) -> Iterator[_Member]:
             raise ModelError(
                 f"The model archive {source} has a link or special file {info.name!r}, so it was refused."
             )
-        yield _Member(path, info.isdir(), lambda info=info: archive.extractfile(info))  # type: ignore[arg-type,return-value]
+        opener = functools.partial(archive.extractfile, info)
+        yield _Member(path, info.isdir(), opener)  # type: ignore[arg-type]
 
 
 def unpack(archive_path: Path, into: Path) -> Path:

@@ -143,7 +143,9 @@ class VoskRecogniser:
             self._recogniser = None
             return
         grammar = phrases + ([UNKNOWN_WORD] if self._has_unknown else [])
-        recogniser = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, json.dumps(grammar, ensure_ascii=False))
+        # ensure_ascii=False: Vosk reads "\uXXXX" escapes literally, so non-English words would be lost.
+        grammar_json = json.dumps(grammar, ensure_ascii=False)
+        recogniser = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, grammar_json)
         recogniser.SetWords(True)
         self._recogniser = recogniser
 
@@ -192,7 +194,8 @@ class VoskRecogniser:
         phrase = " ".join(w.text for w in span)
         confidence = sum(w.confidence for w in span) / len(span)
         if confidence < self.options.min_confidence:
-            log.info("ignored %r: confidence %.2f is below %.2f", phrase, confidence, self.options.min_confidence)
+            threshold = self.options.min_confidence
+            log.info("ignored %r: confidence %.2f is below %.2f", phrase, confidence, threshold)
             return []
         return [Heard(intent, phrase, confidence, span[0].start_seconds, span[-1].end_seconds)]
 
@@ -212,7 +215,9 @@ def _import_vosk() -> Any:
     try:
         import vosk
     except ImportError as error:
-        raise ModelError("The Vosk recogniser needs the vosk package: pip install 'voicecoach[audio]'.") from error
+        raise ModelError(
+            "The Vosk recogniser needs the vosk package: pip install 'voicecoach[audio]'."
+        ) from error
     return vosk
 
 
