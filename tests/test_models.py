@@ -232,6 +232,15 @@ def test_a_network_failure_is_one_sentence(tmp_path: Path, monkeypatch) -> None:
     assert visible_and_hidden(tmp_path / "models") == []
 
 
+def test_by_default_it_installs_in_the_default_models_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = make_zip(tmp_path / "vosk-model-test.zip", MODEL_FILES)
+    monkeypatch.setattr(models, "default_models_dir", lambda: tmp_path / "default")
+    installed = models.download_model(url=archive.as_uri(), sha256=sha256_of(archive))
+    assert installed == tmp_path / "default" / "vosk-model-test"
+
+
 def test_the_default_is_the_small_english_model_with_a_pinned_checksum() -> None:
     assert models.SMALL_EN_US.url == "https://alphacephei.com/vosk/models/vosk-model-small-en-us-0.15.zip"
     assert len(models.SMALL_EN_US.sha256) == 64

@@ -154,7 +154,7 @@ def _fetch(url: str, into: Path, progress: Progress | None) -> str:
 
 
 def download_model(
-    dest_dir: Path,
+    dest_dir: Path | None = None,
     *,
     url: str = SMALL_EN_US.url,
     sha256: str = SMALL_EN_US.sha256,
@@ -163,11 +163,13 @@ def download_model(
     force: bool = False,
 ) -> Path:
     """Fetch the model archive at `url`, verify its SHA-256 and install it as `dest_dir/name`
-    (by default the archive's file name without its extension); return that path.
+    (by default `default_models_dir()` and the archive's file name without its extension);
+    return that path.
 
     An installed model is kept (nothing is fetched) unless `force`, which replaces it atomically.
     Raises ModelError, with nothing left behind, on any failure.
     """
+    dest_dir = default_models_dir() if dest_dir is None else dest_dir
     name = name or archive_stem(url)
     target = dest_dir / name
     if is_vosk_model(target) and not force:
