@@ -88,17 +88,19 @@ class Coach:
         self._reps_done = 0
         self._last_back_at = float("-inf")
         self._reported: StateChanged | None = None
+        self._now = float("-inf")
 
     # ---- the interface ------------------------------------------------------------------------
 
     def handle(self, event: Event) -> list[Action]:
         """Take one event; return what to do now."""
         out: list[Action] = []
+        now = self._now = max(event.now, self._now)  # time never runs backwards, whoever stamped the event
         if isinstance(event, Command):
-            self._command(event, out)
+            self._command(event.intent, now, out)
         elif isinstance(event, SpeechFinished) and event.utterance == self._waiting_on:
-            self._speech_done_at = event.now
-        self._advance(event.now, out)
+            self._speech_done_at = now
+        self._advance(now, out)
         self._report(out)
         return out
 
@@ -119,14 +121,14 @@ class Coach:
 
     # ---- commands -----------------------------------------------------------------------------
 
-    def _command(self, command: Command, out: list[Action]) -> None:
-        handler_name = TRANSITIONS[self.state].get(command.intent)
+    def _command(self, intent: Intent, now: float, out: list[Action]) -> None:
+        handler_name = TRANSITIONS[self.state].get(intent)
         if handler_name is None:
             refusals = REFUSALS[self.state]
-            self._answer(refusals.get(command.intent, refusals[None]), out)
+            self._answer(refusals.get(intent, refusals[None]), out)
             return
         handler: Callable[[float, list[Action]], None] = getattr(self, f"_on_{handler_name}")
-        handler(command.now, out)
+        handler(now, out)
 
     def _on_begin(self, now: float, out: list[Action]) -> None:
         self._segments = compile_session(self.library, self.routine_id)

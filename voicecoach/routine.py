@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=40)]
 Sentence = Annotated[str, Field(min_length=1, max_length=300)]
 
 
@@ -45,9 +46,9 @@ def _parse_range(value: Any) -> Range:
     else:
         raise ValueError("should be a whole number or a [low, high] pair of whole numbers")
     if low <= 0:
-        raise ValueError(f"should be greater than 0, not {low}")
+        raise ValueError("should be greater than 0")
     if low > high:
-        raise ValueError(f"has its low end {low} above its high end {high}")
+        raise ValueError("should have its low end first, at or below its high end")
     return Range(low, high)
 
 
@@ -174,3 +175,16 @@ class ExerciseFile(_Strict):
     avoid: list[Avoided] = Field(default_factory=list)
     exercises: dict[Id, Exercise] = Field(min_length=1)
     routines: dict[Id, Routine] = Field(min_length=1)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of exercises.yaml, for editors (published as exercises.schema.json)."""
+    schema = ExerciseFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "voicecoach exercises.yaml"
+    # A routine step may also be a bare exercise id (the loader expands it).
+    shorthand = {"type": "string", "pattern": ID_PATTERN, "description": "An exercise id."}
+    routine = schema["$defs"]["Routine"]["properties"]
+    for part in ("steps", "cool_down"):
+        routine[part]["items"] = {"anyOf": [{"$ref": "#/$defs/Step"}, shorthand]}
+    return schema

@@ -28,8 +28,8 @@ def count(n: int) -> str:
 
 
 def plural(n: int, singular: str, many: str | None = None) -> str:
-    """3, "breath" -> "three breaths"; 1 -> "one breath"."""
-    return f"{number(n)} {singular if n == 1 else (many or singular + 's')}"
+    """3, "breath" -> "three breaths"; 1 -> "one breath"; 0 -> "no breaths"."""
+    return f"{number(n) if n else 'no'} {singular if n == 1 else (many or singular + 's')}"
 
 
 def joined(items: list[str], last: str = "and") -> str:

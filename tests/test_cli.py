@@ -1,0 +1,88 @@
+"""The `voicecoach` command as a new user meets it: check, list, simulate and run --text."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from voicecoach.cli import main, run_text
+from voicecoach.loader import load
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_check_accepts_the_shipped_file(capsys):
+    assert main(["check", str(REPO / "exercises.yaml")]) == 0
+    assert "valid, 18 exercises and 4 routines (daily, short, gentle, core)" in capsys.readouterr().out
+
+
+def test_check_rejects_a_broken_copy_with_one_line_and_a_non_zero_exit(tmp_path, capsys):
+    bad = tmp_path / "exercises.yaml"
+    bad.write_text((REPO / "exercises.yaml").read_text().replace("    reps: [8, 10]\n    reps_counted", "    reps: lots\n    reps_counted"))
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: exercises.yaml:") and "exercises.knee_rolls.reps should be a whole number" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_list_shows_routines_exercises_and_durations(capsys):
+    assert main(["list", "--exercises", str(REPO / "exercises.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "daily: Daily routine, about 17:" in out
+    assert "Bottom to heels stretch (cool-down)" in out
+    assert "8 reps in all, hold 1 breath, alternating" in out
+
+
+def test_simulate_prints_a_readable_timeline(capsys):
+    assert main(["simulate", "--routine", "short", "--say", "42:pause", "--say", "1:30:resume"]) == 0
+    out = capsys.readouterr().out
+    assert '0:42.0  user   "pause" (pause, 1.00)' in out
+    assert "0:42.0  coach  Paused." in out
+    assert "1:30.0  coach  Carrying on." in out
+    assert "end    3 done, 6." in out.splitlines()[-2]
+
+
+def test_simulate_json_gives_one_object_per_line_with_the_documented_fields(capsys):
+    assert main(["simulate", "--routine", "short", "--say", "200:skip", "--json"]) == 0
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    kinds = {e["kind"] for e in entries}
+    assert {"say", "heard", "state", "cue", "end"} <= kinds
+    assert all(isinstance(e["t"], (int, float)) for e in entries)
+    heard = [e for e in entries if e["kind"] == "heard"]
+    assert heard == [{"t": 200.0, "kind": "heard", "phrase": "skip", "intent": "skip", "confidence": 1.0}]
+    state = next(e for e in entries if e["kind"] == "state" and e["rep"])
+    assert set(state) == {"t", "kind", "state", "exercise", "rep", "side"}
+    end = entries[-2]
+    assert end["kind"] == "end" and end["skipped"] == ["knee_rolls"] and "done" in end
+
+
+def test_simulate_rejects_a_phrase_that_is_not_a_command(capsys):
+    assert main(["simulate", "--say", "10:jump"]) == 1
+    assert "'jump' is not a command" in capsys.readouterr().err
+
+
+def test_an_unknown_routine_is_named(capsys):
+    assert main(["simulate", "--routine", "weekly"]) == 1
+    assert capsys.readouterr().err == "error: exercises.yaml has no routine called 'weekly'; it has: daily, short, gentle, core.\n"
+
+
+def test_run_text_takes_typed_commands_in_real_time():
+    out = io.StringIO()
+    run_text(load(REPO / "exercises.yaml"), "short", lines=["help\n", "jump\n", "stop\n"], out=out)
+    text = out.getvalue()
+    assert "coach  You can say: pause, skip, if it hurts" in text
+    assert "('jump' is not a command; type help)" in text
+    assert "coach  Stopping here. You did no exercises, in less than a minute." in text
+
+
+def test_the_console_entry_point_runs_as_a_module():
+    result = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "simulate", "--routine", "gentle", "--json"],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    last = json.loads(result.stdout.splitlines()[-2])
+    assert last["kind"] == "end" and last["routine"] == "gentle" and not last["stopped"]

@@ -1,0 +1,246 @@
+"""The `voicecoach` command: check, list, simulate and run routines (and, with audio, hear and speak)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from voicecoach import __version__
+from voicecoach.errors import VoicecoachError
+from voicecoach.loader import DEFAULT_FILE, Library, load
+from voicecoach.loop import Entry
+
+log = logging.getLogger(__name__)
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_exercises(explicit: str | None) -> Path:
+    """--exercises, then $VOICECOACH_EXERCISES, then ./exercises.yaml, then the one beside the package."""
+    for candidate in (explicit, os.environ.get("VOICECOACH_EXERCISES")):
+        if candidate:
+            return Path(candidate)
+    for candidate in (Path.cwd() / DEFAULT_FILE, REPO_ROOT / DEFAULT_FILE):
+        if candidate.is_file():
+            return candidate
+    raise VoicecoachError(f"No {DEFAULT_FILE} here or beside the voicecoach package; name one with --exercises FILE.")
+
+
+def clock_text(seconds: float) -> str:
+    """83.25 -> "1:23.2"."""
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def describe(entry: Entry) -> str:
+    """One timeline entry as a readable line."""
+    kind = entry["kind"]
+    if kind == "say":
+        body = f"coach  {entry['text']}"
+    elif kind == "heard":
+        body = f"user   \"{entry['phrase']}\" ({entry['intent']}, {entry.get('confidence', 1.0):.2f})"
+    elif kind == "state":
+        where = " ".join(str(entry[k]) if k != "rep" else f"rep {entry[k]}" for k in ("exercise", "side", "rep") if entry.get(k))
+        body = f"state  {entry['state']}" + (f" · {where}" if where else "")
+    elif kind == "cue":
+        body = f"cue    ♪ {entry['name']}"
+    elif kind == "exercise":
+        body = f"record {entry['exercise']}: {entry['outcome']}, {entry['reps_done']} of {entry['reps_planned']} reps"
+    elif kind == "end":
+        skipped = f", skipped {', '.join(entry['skipped'])}" if entry["skipped"] else ""
+        body = f"end    {len(entry['done'])} done{skipped}, {entry['minutes']:.1f} min" + (" (stopped)" if entry["stopped"] else "")
+    else:
+        body = f"{kind:6} {entry}"
+    return f"{clock_text(entry['t']):>8}  {body}"
+
+
+def _printer(as_json: bool, stream=None) -> Callable[[Entry], None]:
+    stream = stream or sys.stdout
+
+    def show(entry: Entry) -> None:
+        print(json.dumps(entry, ensure_ascii=False) if as_json else describe(entry), file=stream, flush=True)
+
+    return show
+
+
+# ---- subcommands --------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    path = Path(args.file) if args.file else find_exercises(args.exercises)
+    library = load(path)
+    content = library.content
+    print(f"{path}: valid, {len(content.exercises)} exercises and {len(content.routines)} routines "
+          f"({', '.join(content.routines)}).")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from voicecoach.routine import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from voicecoach.narration import Pace, compile_session, segment_seconds
+
+    library = _library(args)
+    for routine_id in library.routine_ids:
+        routine = library.routine(routine_id)
+        segments = compile_session(library, routine_id)
+        total = sum(segment_seconds(s, Pace()) for s in segments)
+        print(f"{routine_id}: {routine.name}, about {clock_text(total)[:-2]} (m:ss)")
+        print(f"    {routine.description}")
+        for number, segment in enumerate((s for s in segments if s.planned), start=1):
+            planned = segment.planned
+            assert planned is not None
+            tag = " (cool-down)" if planned.cool_down else ""
+            print(f"  {number:2}. {planned.name + tag:44} {clock_text(segment_seconds(segment, Pace()))[:-2]:>5}  "
+                  f"{_numbers(planned)}")
+        print()
+    return 0
+
+
+def _numbers(planned) -> str:
+    parts = []
+    if planned.duration_seconds:
+        parts.append(f"{planned.duration_seconds} s")
+    else:
+        per = "per side" if planned.side_count() == 2 and planned.exercise.reps_counted == "per_side" else "in all"
+        reps = f"{planned.reps} rep{'s' if planned.reps > 1 else ''}"
+        parts.append(reps + (f" {per}" if planned.side_count() == 2 else ""))
+    if planned.hold_seconds:
+        parts.append(f"hold {planned.hold_seconds} s")
+    if planned.hold_breaths:
+        parts.append(f"hold {planned.hold_breaths} breath{'s' if planned.hold_breaths > 1 else ''}")
+    if planned.sides.value != "none":
+        parts.append(planned.sides.value.replace("_", " "))
+    return ", ".join(parts)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from voicecoach.loop import Timeline
+    from voicecoach.simulate import parse_say, simulate
+
+    library = _library(args)
+    said = [parse_say(text) for text in args.say]
+    routine = args.routine or library.routine_ids[0]
+    if args.mic:
+        from voicecoach.voice import simulate_from_wav
+
+        return simulate_from_wav(library, routine, Path(args.mic), said, args, _printer(args.json))
+    simulate(library, routine, said, Timeline(_printer(args.json)))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    library = _library(args)
+    routine = args.routine or library.routine_ids[0]
+    if args.text:
+        return run_text(library, routine)
+    from voicecoach.voice import run_voice
+
+    return run_voice(library, routine, args)
+
+
+def run_text(library: Library, routine_id: str, lines=None, out=None) -> int:
+    """Real time in a terminal: narration printed, commands typed (the same phrases as spoken ones)."""
+    from voicecoach.coach import Coach
+    from voicecoach.commands import Intent, intent_for, normalise
+    from voicecoach.events import Command
+    from voicecoach.loop import EstimatedSpeaker, RealClock, Timeline, run
+
+    out = out or sys.stdout
+    lines = lines if lines is not None else sys.stdin
+    clock = RealClock()
+
+    def read() -> None:
+        for line in lines:
+            intent = intent_for(line)
+            if intent is not None:
+                clock.post(lambda now, i=intent, p=normalise(line): Command(i, p, now))
+            elif line.strip():
+                print(f"  ({line.strip()!r} is not a command; type help)", file=out, flush=True)
+        clock.post(lambda now: Command(Intent.STOP, "(end of input)", now))
+
+    print(f"voicecoach {__version__}: type a command and press Enter (help, pause, resume, skip, stop, ...).",
+          file=out, flush=True)
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+    timeline = Timeline(_printer(False, out))
+    run(Coach(library, routine_id), clock, EstimatedSpeaker(clock), timeline)
+    return 0
+
+
+def _library(args: argparse.Namespace) -> Library:
+    return load(find_exercises(args.exercises))
+
+
+# ---- argument parsing -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicecoach", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"voicecoach {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--exercises", metavar="FILE", help="the routine file (default: ./exercises.yaml)")
+    common.add_argument("--debug", action="store_true", help="log details and show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("check", parents=[common], help="validate a routine file")
+    p.add_argument("file", nargs="?", help="the file to check (default: the routine file)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("list", parents=[common], help="list routines, their exercises and durations")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("schema", parents=[common], help="print the JSON Schema of the routine file")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("simulate", parents=[common], help="run a routine in virtual time")
+    p.add_argument("--routine", metavar="NAME", help="routine id (default: the first in the file)")
+    p.add_argument("--say", action="append", default=[], metavar="T:PHRASE",
+                   help="the user says PHRASE at T seconds (or M:SS), e.g. 95:pause; repeatable")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--mic", metavar="IN.wav", help="a microphone recording to hear commands from")
+    p.add_argument("--speaker-out", metavar="OUT.wav", help="with --mic: write what the coach said")
+    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto")
+    p.add_argument("--model", metavar="DIR", help="Vosk model directory")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("run", parents=[common], help="coach a routine in real time")
+    p.add_argument("--routine", metavar="NAME", help="routine id (default: the first in the file)")
+    p.add_argument("--text", action="store_true", help="print the narration and type commands")
+    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto")
+    p.add_argument("--model", metavar="DIR", help="Vosk model directory")
+    p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
+    p.add_argument("--output", metavar="DEVICE", help="speaker: name or index")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except VoicecoachError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
