@@ -126,6 +126,7 @@ class PyttsxSynthesiser:
         self.driver = driver
         self.engine_renders = 0  # how many phrases the engine rendered (cache misses)
         self._engine: Any = None
+        self._resolved_voice: str | None = None
         self._version: str | None = None
         self._memory: dict[str, Audio] = {}
 
@@ -216,15 +217,25 @@ class PyttsxSynthesiser:
         return self._engine
 
     def _apply_settings(self, engine: Any) -> None:
-        try:
-            engine.setProperty("voice", self.settings.voice)
-        except (ValueError, KeyError) as error:
-            raise AudioError(
-                f"espeak-ng has no voice {self.settings.voice!r}; "
-                "`espeak-ng --voices` lists the installed ones."
-            ) from error
+        if self._resolved_voice is None:
+            self._resolved_voice = self._voice_id(engine)
+        engine.setProperty("voice", self._resolved_voice)
         engine.setProperty("rate", self.settings.rate_wpm)
         engine.setProperty("volume", self.settings.volume)
+
+    def _voice_id(self, engine: Any) -> str:
+        """The installed voice the settings name: by id ("gmw/en-us"), by its last part ("en-us")
+        or by its name ("English (America)"). espeak-ng ignores unknown names, so we check."""
+        wanted = self.settings.voice.strip().lower()
+        voices = engine.getProperty("voices")
+        for voice in voices:
+            voice_id = str(voice.id).lower()
+            if wanted in (voice_id, voice_id.rsplit("/", 1)[-1], str(voice.name).lower()):
+                return str(voice.id)
+        raise AudioError(
+            f"espeak-ng has no voice {self.settings.voice!r}; "
+            "`espeak-ng --voices` lists the installed ones."
+        )
 
 
 def _check_protocol(synthesiser: PyttsxSynthesiser) -> Synthesiser:
