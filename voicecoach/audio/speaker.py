@@ -1,0 +1,198 @@
+"""The speaker: one PortAudio output stream we own, fed clip by clip, cut at once by stop()."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sounddevice as sd
+import soxr
+
+from voicecoach.audio import OnDone
+from voicecoach.audio.devices import DeviceSpec, find_device
+from voicecoach.errors import AudioError
+from voicecoach.speak import Audio
+
+log = logging.getLogger(__name__)
+
+_MAX_FINISH_WAIT_SECONDS = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class _Clip:
+    samples: np.ndarray  # int16 mono at the device rate
+    text: str
+    on_done: OnDone | None
+
+
+class Speaker:
+    """Plays Audio on the chosen output device; implements AudioOutput.
+
+    The PortAudio callback copies the current clip into the device buffer, moves to the next
+    clip when one ends, and hands finished clips to a notifier thread, which calls `on_done` once
+    the clip's last sample has reached the device. stop() empties everything under a lock, so the
+    next callback (one block, 10 ms by default) plays silence.
+    """
+
+    def __init__(
+        self,
+        device: DeviceSpec = None,
+        *,
+        device_rate: int | None = None,
+        block_seconds: float = 0.01,
+    ) -> None:
+        self.device = find_device(device, "output")
+        self.device_rate, self.channels = _pick_settings(self.device.index, device_rate)
+        self._lock = threading.Lock()
+        self._clips: deque[_Clip] = deque()
+        self._current: _Clip | None = None
+        self._position = 0
+        self._lost = False
+        self._closing = False
+        self._done: queue.SimpleQueue[tuple[_Clip, bool, float] | None] = queue.SimpleQueue()
+        try:
+            self._stream = sd.OutputStream(
+                device=self.device.index,
+                samplerate=self.device_rate,
+                channels=self.channels,
+                dtype="int16",
+                blocksize=max(1, round(self.device_rate * block_seconds)),
+                latency="low",
+                callback=self._callback,
+                finished_callback=self._finished,
+            )
+            self._stream.start()
+        except sd.PortAudioError as error:
+            raise AudioError(f"Could not open the speaker {self.device.name!r}: {error}.") from error
+        self._notifier = threading.Thread(target=self._notify_loop, name="speaker-done", daemon=True)
+        self._notifier.start()
+        log.info(
+            "speaker %r open at %d Hz, %d channel(s), output latency %.0f ms",
+            self.device.name, self.device_rate, self.channels, self.latency_seconds * 1000,
+        )  # fmt: skip
+
+    @property
+    def latency_seconds(self) -> float:
+        """PortAudio's estimate of the time from our buffer to the loudspeaker."""
+        return float(self._stream.latency)
+
+    def play(self, audio: Audio, on_done: OnDone | None = None) -> None:
+        """Queue a clip after whatever is playing; on_done(True) once it has been heard to the
+        end, on_done(False) if stop() cut or dropped it."""
+        if self._lost or self._closing:
+            raise AudioError(f"The speaker {self.device.name!r} is no longer available.")
+        samples = np.asarray(audio.samples, dtype=np.int16)
+        if audio.sample_rate != self.device_rate and len(samples):
+            samples = soxr.resample(samples, audio.sample_rate, self.device_rate, quality="HQ")
+        clip = _Clip(samples=np.ascontiguousarray(samples, dtype=np.int16), text=audio.text, on_done=on_done)
+        with self._lock:
+            self._clips.append(clip)
+
+    def stop(self) -> None:
+        """Silence now (from the next audio block on) and drop everything queued."""
+        with self._lock:
+            dropped = ([self._current] if self._current else []) + list(self._clips)
+            self._current = None
+            self._clips.clear()
+        for clip in dropped:
+            self._done.put((clip, False, 0.0))
+        if dropped:
+            log.debug("stopped speaking; dropped %d clip(s)", len(dropped))
+
+    @property
+    def now_playing(self) -> str | None:
+        """The text of the clip being played ("" for a tone), or None when silent."""
+        current = self._current
+        return None if current is None else current.text
+
+    @property
+    def busy(self) -> bool:
+        """True while anything is playing or queued."""
+        return self._current is not None or bool(self._clips)
+
+    @property
+    def lost(self) -> bool:
+        """True once the device has gone away; play() then raises AudioError."""
+        return self._lost
+
+    # The PortAudio thread: copy samples, hand finished clips over, nothing else.
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        filled = 0
+        with self._lock:
+            while filled < frames:
+                if self._current is None:
+                    if not self._clips:
+                        break
+                    self._current, self._position = self._clips.popleft(), 0
+                clip = self._current
+                count = min(frames - filled, len(clip.samples) - self._position)
+                outdata[filled : filled + count, 0] = clip.samples[self._position : self._position + count]
+                filled += count
+                self._position += count
+                if self._position >= len(clip.samples):
+                    heard_at = time_info.outputBufferDacTime + filled / self.device_rate
+                    self._done.put((clip, True, heard_at))
+                    self._current = None
+        outdata[filled:, 0] = 0
+        if self.channels > 1:
+            outdata[:, 1:] = outdata[:, :1]
+
+    def _finished(self) -> None:
+        if not self._closing:
+            self._lost = True
+            self.stop()
+        self._done.put(None)
+
+    def _notify_loop(self) -> None:
+        while (item := self._done.get()) is not None:
+            clip, completed, heard_at = item
+            if completed and heard_at > 0 and not self._lost:
+                try:
+                    wait = heard_at - self._stream.time
+                except sd.PortAudioError:
+                    wait = 0.0
+                if 0 < wait < _MAX_FINISH_WAIT_SECONDS:
+                    threading.Event().wait(wait)
+            if clip.on_done is not None:
+                try:
+                    clip.on_done(completed)
+                except Exception:  # a broken callback must not silence the speaker
+                    log.exception("on_done callback for %r failed", clip.text)
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.stop()
+        try:
+            self._stream.abort()
+            self._stream.close()
+        except sd.PortAudioError as error:
+            log.debug("closing the speaker: %s", error)
+        self._done.put(None)
+        self._notifier.join(timeout=1.0)
+
+    def __enter__(self) -> Speaker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _pick_settings(index: int, wanted_rate: int | None) -> tuple[int, int]:
+    """The device's own rate (resampling is ours, done once per clip) and mono if it takes it."""
+    info = sd.query_devices(index)
+    rates = [wanted_rate] if wanted_rate else [int(info["default_samplerate"]), 48_000, 44_100, 22_050]
+    for rate in dict.fromkeys(rates):
+        for channels in (1, 2):
+            try:
+                sd.check_output_settings(device=index, samplerate=rate, channels=channels, dtype="int16")
+                return rate, channels
+            except (sd.PortAudioError, ValueError):
+                continue
+    raise AudioError(f"The speaker {info['name']!r} accepts none of the rates {sorted(set(rates))} Hz.")
