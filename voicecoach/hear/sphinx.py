@@ -1,0 +1,233 @@
+"""Hearing with PocketSphinx: a per-state command grammar, with non-commands rejected by a phone loop.
+
+Theory of operation: a closed grammar turns almost any sound into its nearest command, so the
+grammar alone never decides. The stream is cut into short utterances by a VAD (`segmenter`); each
+utterance goes through three checks, cheapest first:
+
+1. the segmenter drops utterances that are too short, too quiet or too long to be a command;
+2. the utterance is decoded with the command grammar, whose alternatives also include the most
+   frequent English words as "garbage": a word that is not a command can come out as itself,
+   and then nothing is heard;
+3. the same audio is decoded with an unconstrained phone loop (allphone search). The phone loop
+   fits any speech at least about as well as the grammar does, so the grammar's score minus the
+   phone loop's score, per frame of speech, is a log-likelihood ratio: near zero when the audio
+   really is the command, well below zero when the grammar had to force it. Below
+   `reject_below_llr` the utterance is rejected; `confidence` maps the ratio to 0..1 (0.5 at the
+   threshold).
+
+Both decodes run when the utterance ends, over the whole utterance (so cepstral mean normalisation
+sees all of it), and the result comes back from the `feed` call that completed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pocketsphinx
+
+from voicecoach import commands
+from voicecoach.commands import Intent
+from voicecoach.errors import ModelError
+from voicecoach.hear import SAMPLE_RATE, Heard
+from voicecoach.hear import sphinx_grammar as grammar
+from voicecoach.hear.segmenter import Segmenter, SegmenterOptions, Utterance
+
+log = logging.getLogger(__name__)
+
+FRAMES_PER_SECOND = 100  # PocketSphinx's default 10 ms frame shift
+_ALTERNATE = re.compile(r"\(\d+\)$")
+_FILLERS = {"<s>", "</s>", "<sil>", "(NULL)"}
+
+
+@dataclass(frozen=True)
+class SphinxOptions:
+    """How the PocketSphinx recogniser hears and what it rejects (see the module docstring)."""
+
+    # Grammar score minus phone-loop score, in PocketSphinx log units per 10 ms frame of speech.
+    # Below this an utterance is not a command. Lower = easier to trigger.
+    reject_below_llr: float = -3.0
+    # Immediate intents (pause, stop, skip) are accepted this much lower, so they stay easy to say.
+    immediate_llr_allowance: float = 1.0
+    # Log units per frame for confidence to go from 0.5 to about 0.73.
+    confidence_scale_llr: float = 2.0
+    # Frequent English words that compete with the commands inside the grammar (0 turns it off).
+    garbage_words: int = 300
+    # Prior weight of the whole garbage branch against the whole command branch.
+    garbage_weight: float = 1.0
+    # Gaussians evaluated per frame, and whether to rescore a lattice (costs CPU, not needed).
+    top_gaussians: int = 16
+    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What was decided about one utterance, with the evidence (for logs and measuring)."""
+
+    phrase: str
+    llr: float
+    candidate: Heard | None  # the command it would be, accepted or not
+    accepted: bool
+
+    @property
+    def heard(self) -> Heard | None:
+        return self.candidate if self.accepted else None
+
+
+class SphinxRecogniser:
+    """A streaming command recogniser over the model shipped with the pocketsphinx wheel."""
+
+    name = "pocketsphinx"
+
+    def __init__(
+        self,
+        options: SphinxOptions = SphinxOptions(),
+        phrases: Mapping[str, Intent] | None = None,
+    ) -> None:
+        self.options = options
+        self.phrases = dict(commands.PHRASES if phrases is None else phrases)
+        self.decisions: list[Decision] = []  # the latest utterances' decisions, newest last
+        model = Path(pocketsphinx.get_model_path())
+        acoustic = model / "en-us" / "en-us"
+        dictionary = model / "en-us" / "cmudict-en-us.dict"
+        if not acoustic.is_dir() or not dictionary.is_file():
+            raise ModelError(f"The PocketSphinx English model is missing from {model}; reinstall pocketsphinx.")
+        self._segmenter = Segmenter(options.segmenter)
+        self._grammar_decoder, self._garbage = self._make_grammar_decoder(acoustic, dictionary, model)
+        self._phone_decoder = pocketsphinx.Decoder(
+            hmm=str(acoustic),
+            lm=None,
+            dict=None,
+            allphone=str(model / "en-us" / "en-us-phone.lm.bin"),
+            bestpath=False,
+            topn=options.top_gaussians,
+            loglevel="FATAL",
+        )
+        self._logmath = self._grammar_decoder.logmath
+        self._searches: dict[frozenset[Intent], str] = {}
+        self.listen_for(frozenset(Intent))
+
+    def _make_grammar_decoder(
+        self, acoustic: Path, dictionary: Path, model: Path
+    ) -> tuple[pocketsphinx.Decoder, list[str]]:
+        wanted = {word for phrase in self.phrases for word in phrase.split()}
+        if self.options.garbage_words > 0:
+            pronunciations = grammar.read_pronunciations(dictionary)
+            candidates = grammar.garbage_candidates(pronunciations, self.phrases)
+            garbage = grammar.frequent_words(model / "en-us" / "en-us.lm.bin", candidates, self.options.garbage_words)
+        else:
+            pronunciations = grammar.read_pronunciations(dictionary, wanted)
+            garbage = []
+        missing = grammar.missing_words(self.phrases, pronunciations)
+        if missing:
+            log.warning("PocketSphinx's dictionary lacks %s; phrases with them cannot be heard", ", ".join(missing))
+            self.phrases = {
+                phrase: intent
+                for phrase, intent in self.phrases.items()
+                if not any(word in missing for word in phrase.split())
+            }
+        decoder = pocketsphinx.Decoder(
+            hmm=str(acoustic),
+            lm=None,
+            dict=None,
+            bestpath=False,
+            topn=self.options.top_gaussians,
+            loglevel="FATAL",
+        )
+        for word in sorted((wanted - set(missing)) | set(garbage)):
+            for number, phones in enumerate(pronunciations[word], start=1):
+                decoder.add_word(word if number == 1 else f"{word}({number})", phones, False)
+        return decoder, garbage
+
+    def listen_for(self, intents: frozenset[Intent]) -> None:
+        """Narrow the grammar to the phrases of `intents`; an empty set hears nothing."""
+        intents = frozenset(intents)
+        if intents not in self._searches:
+            phrases = grammar.phrases_for(self.phrases, intents)
+            if phrases:
+                name = f"commands{len(self._searches)}"
+                text = grammar.jsgf(phrases, self._garbage, self.options.garbage_weight)
+                self._grammar_decoder.add_jsgf_string(name, text)
+                self._searches[intents] = name
+            else:
+                self._searches[intents] = ""
+        self._active = intents
+        if self._searches[intents]:
+            self._grammar_decoder.activate_search(self._searches[intents])
+        log.debug("listening for %s", ", ".join(sorted(intent.value for intent in intents)) or "nothing")
+
+    def feed(self, pcm: bytes) -> list[Heard]:
+        """Take the next chunk of PCM; return the commands of any utterance it completed."""
+        return self._decide_all(self._segmenter.push(pcm))
+
+    def flush(self) -> list[Heard]:
+        """The audio has ended: decide on the utterance in progress."""
+        return self._decide_all(self._segmenter.flush())
+
+    def _decide_all(self, utterances: list[Utterance]) -> list[Heard]:
+        heard = []
+        for utterance in utterances:
+            decision = self.decide(utterance)
+            self.decisions = [*self.decisions[-99:], decision]
+            if decision.heard is not None:
+                heard.append(decision.heard)
+        return heard
+
+    def decide(self, utterance: Utterance) -> Decision:
+        """Decode one utterance and decide whether it is a command."""
+        if not self._searches[self._active]:
+            return Decision("", -math.inf, None, False)
+        phrase, grammar_score, first, last = _decode_grammar(self._grammar_decoder, utterance.pcm)
+        intent = self.phrases.get(phrase)
+        if intent is None:
+            log.debug("not a command: %r", phrase)
+            return Decision(phrase, -math.inf, None, False)
+        phone_score = _decode_phones(self._phone_decoder, utterance.pcm)
+        frames = max(1, last + 1 - first)
+        llr = (self._raw(grammar_score) - self._raw(phone_score)) / frames
+        threshold = self.options.reject_below_llr
+        if intent in commands.IMMEDIATE:
+            threshold -= self.options.immediate_llr_allowance
+        confidence = 1.0 / (1.0 + math.exp(-(llr - threshold) / self.options.confidence_scale_llr))
+        accepted = llr >= threshold
+        log.debug("%s %r llr %.2f (threshold %.2f)", "heard" if accepted else "rejected", phrase, llr, threshold)
+        start = utterance.start_sample / SAMPLE_RATE + first / FRAMES_PER_SECOND
+        end = utterance.start_sample / SAMPLE_RATE + (last + 1) / FRAMES_PER_SECOND
+        candidate = Heard(intent, phrase, round(confidence, 3), round(start, 3), round(end, 3))
+        return Decision(phrase, llr, candidate, accepted)
+
+    def _raw(self, score: float) -> float:
+        """PocketSphinx reports path scores exponentiated; take them back to its integer log units."""
+        return float(self._logmath.log(score)) if score > 0 else -1e9
+
+
+def _decode_grammar(decoder: pocketsphinx.Decoder, pcm: bytes) -> tuple[str, float, int, int]:
+    """(phrase, path score, first and last frame of words) of `pcm` under the active grammar."""
+    decoder.start_utt()
+    decoder.process_raw(pcm, False, True)
+    decoder.end_utt()
+    hypothesis = decoder.hyp()
+    if hypothesis is None or not hypothesis.hypstr:
+        return "", 0.0, 0, 0
+    words = [segment for segment in decoder.seg() or [] if not _is_filler(segment.word)]
+    phrase = " ".join(_ALTERNATE.sub("", word) for word in hypothesis.hypstr.split())
+    first = words[0].start_frame if words else 0
+    last = words[-1].end_frame if words else 0
+    return phrase, hypothesis.score, first, last
+
+
+def _decode_phones(decoder: pocketsphinx.Decoder, pcm: bytes) -> float:
+    """The phone loop's path score for `pcm`."""
+    decoder.start_utt()
+    decoder.process_raw(pcm, False, True)
+    decoder.end_utt()
+    hypothesis = decoder.hyp()
+    return hypothesis.score if hypothesis is not None else 0.0
+
+
+def _is_filler(word: str) -> bool:
+    return word in _FILLERS or word.startswith("[") or word.startswith("+")
