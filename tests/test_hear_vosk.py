@@ -246,11 +246,42 @@ def test_words_the_model_lacks_are_named_once_and_their_phrases_left_out(
     table = dict(KOREAN, **{"stop": Intent.STOP, "정지 please": Intent.STOP})
     with caplog.at_level(logging.WARNING, logger=vosk_engine.__name__):
         recogniser = VoskRecogniser(korean_model(), phrases=table)
-    [warning] = [r for r in caplog.records if r.name == vosk_engine.__name__]
+    [warning] = [r for r in caplog.records if "lacks the words" in r.getMessage()]
     assert "lacks the words 'please', 'stop'" in warning.getMessage()
     assert "'정지 please'" in warning.getMessage()
     assert "stop" not in recogniser.usable_phrases and "정지 please" not in recogniser.usable_phrases
     assert sorted(recogniser.usable_phrases) == sorted(KOREAN)
+
+
+def test_a_model_without_unk_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger=vosk_engine.__name__):
+        VoskRecogniser(korean_model(), phrases=KOREAN)
+    assert "has no [unk] word" in caplog.text
+
+
+def test_the_grammar_is_the_usable_phrases_plus_unk_when_the_model_has_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import vosk
+
+    knows = vosk.Model.vosk_model_find_word
+    monkeypatch.setattr(vosk.Model, "vosk_model_find_word", lambda m, w: 7 if w == "[unk]" else knows(m, w))
+    grammars: list[list[str]] = []
+    real_recogniser = vosk.KaldiRecognizer
+
+    def spy(model, rate, grammar):
+        grammars.append(json.loads(grammar))
+        return real_recogniser(model, rate, grammar)
+
+    monkeypatch.setattr(vosk, "KaldiRecognizer", spy)
+    recogniser = VoskRecogniser(korean_model(), phrases=dict(KOREAN, stop=Intent.STOP))
+    recogniser.listen_for(frozenset({Intent.STOP}))
+
+    assert grammars == [[*KOREAN, "[unk]"], ["정지", "정지 하세요", "[unk]"]]
+
+
+def test_recognisers_alive_together_share_one_loaded_model(korean: VoskRecogniser) -> None:
+    assert VoskRecogniser(korean_model(), phrases=KOREAN)._model is korean._model
 
 
 def test_a_model_that_knows_no_command_word_is_refused() -> None:

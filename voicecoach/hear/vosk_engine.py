@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,12 @@ class VoskRecogniser:
         self.model_path = Path(model_path)
         self.usable_phrases = self._check_vocabulary()
         self._has_unknown = self._model.vosk_model_find_word(UNKNOWN_WORD) != -1
+        if not self._has_unknown:
+            log.warning(
+                "The Vosk model %s has no %s word, so any speech may be heard as the nearest command.",
+                self.model_path,
+                UNKNOWN_WORD,
+            )
         self._longest_phrase_words = max(len(phrase.split()) for phrase in self.usable_phrases)
         self._fed_samples = 0
         self._odd_byte = b""
@@ -227,8 +234,19 @@ def _load_model(vosk: Any, path: Path, kaldi_log_level: int) -> Any:
         raise ModelError(f"There is no Vosk speech model at {path}; {_FETCH_HINT}.")
     if not is_vosk_model(path):
         raise ModelError(f"{path} is not a Vosk speech model; {_FETCH_HINT}.")
+    key = str(path.resolve())
+    model = _loaded.get(key)
+    if model is not None:
+        return model
     vosk.SetLogLevel(kaldi_log_level)
     try:
-        return vosk.Model(str(path))
+        model = vosk.Model(key)
     except Exception as error:  # vosk raises a bare Exception when Kaldi cannot read the model
         raise ModelError(f"The Vosk speech model at {path} could not be loaded; {_FETCH_HINT}.") from error
+    _loaded[key] = model
+    return model
+
+
+# Loaded models by directory, shared by the recognisers alive at the same time (a model is read-only
+# and takes hundreds of megabytes); a model is freed with the last recogniser using it.
+_loaded: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
