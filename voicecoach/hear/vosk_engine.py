@@ -101,6 +101,7 @@ class VoskRecogniser:
         heard, self._pending = self._pending, []
         if self._recogniser is not None:
             heard += self._decode(self._recogniser.FinalResult())
+        self._odd_byte = b""  # half a sample at the end of the audio is no sample
         self._start(self._grammar)
         return heard
 
