@@ -134,7 +134,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.mic:
         from voicecoach.voice import simulate_from_wav
 
-        return simulate_from_wav(library, routine, Path(args.mic), said, args, _printer(args.json))
+        simulate_from_wav(library, routine, Path(args.mic), said, show=_printer(args.json), engine=args.engine,
+                          model=Path(args.model) if args.model else None,
+                          speaker_out=Path(args.speaker_out) if args.speaker_out else None)
+        return 0
     simulate(library, routine, said, Timeline(_printer(args.json)))
     return 0
 
@@ -174,6 +177,34 @@ def run_text(library: Library, routine_id: str, lines=None, out=None) -> int:
     threading.Thread(target=read, name="stdin", daemon=True).start()
     timeline = Timeline(_printer(False, out))
     run(Coach(library, routine_id), clock, EstimatedSpeaker(clock), timeline)
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from voicecoach.audio.devices import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("No sound devices were found.")
+        return 1
+    print("  < default input, > default output")
+    for device in devices:
+        print(device.describe())
+    return 0
+
+
+def cmd_mic_test(args: argparse.Namespace) -> int:
+    from voicecoach.miccheck import mic_test
+
+    return mic_test(args)
+
+
+def cmd_download_model(args: argparse.Namespace) -> int:
+    from voicecoach.models import ProgressLine, download_model
+
+    path = download_model(Path(args.dir) if args.dir else None, force=args.force,
+                          progress=ProgressLine() if sys.stderr.isatty() else None)
+    print(f"The speech model is installed at {path}.")
     return 0
 
 
@@ -221,6 +252,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
     p.add_argument("--output", metavar="DEVICE", help="speaker: name or index")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("devices", parents=[common], help="list microphones and speakers")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("mic-test", parents=[common], help="show the microphone level and what is heard")
+    p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
+    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto")
+    p.add_argument("--model", metavar="DIR", help="Vosk model directory")
+    p.add_argument("--seconds", type=float, default=30.0, help="how long to listen (default 30)")
+    p.set_defaults(func=cmd_mic_test)
+
+    p = sub.add_parser("download-model", parents=[common], help="fetch the small English Vosk model")
+    p.add_argument("--dir", metavar="DIR", help="where to install it (default: models/ in the checkout)")
+    p.add_argument("--force", action="store_true", help="replace an installed model")
+    p.set_defaults(func=cmd_download_model)
     return parser
 
 

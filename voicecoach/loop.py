@@ -13,7 +13,7 @@ import itertools
 import queue
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from voicecoach.coach import Coach
@@ -157,26 +157,45 @@ class Timeline:
         return [(e["t"], e["text"]) for e in self.entries if e["kind"] == "say"]
 
 
-def run(coach: Coach, clock: Clock, speaker: Speaker, timeline: Timeline, start: bool = True) -> SessionEnded | None:
-    """Run one session to its end; returns how it ended (None if it could never end)."""
+@dataclass(frozen=True)
+class Announce:
+    """Not for the coach: the session itself has something to say (a device lost or found)."""
+
+    text: str
+    now: float
+
+
+def run(
+    coach: Coach, clock: Clock, speaker: Speaker, timeline: Timeline, start: bool = True, until: float | None = None
+) -> SessionEnded | None:
+    """Run the session until it ends (returns how), or until `until` on the clock (returns None).
+
+    With a virtual clock and nothing left that could happen, it returns None at once."""
     if start:
-        _carry_out(coach.handle(Command(Intent.START, "start", clock.now())), clock, speaker, timeline)
+        ended = carry_out(coach.handle(Command(Intent.START, "start", clock.now())), clock, speaker, timeline)
+        if ended is not None:
+            return ended
     while True:
         deadline = coach.next_deadline
-        event = clock.wait(deadline)
+        wake = min((t for t in (deadline, until) if t is not None), default=None)
+        event = clock.wait(wake)
         if event is None:
-            if deadline is None:
+            if wake is None or (until is not None and clock.now() >= until and wake == until):
                 return None
             event = Tick(clock.now())
+        if isinstance(event, Announce):
+            timeline.add(event.now, "say", text=event.text)
+            speaker.say(event.text, 0, event.now)
+            continue
         if isinstance(event, Command):
             timeline.add(event.now, "heard", phrase=event.phrase, intent=event.intent.value,
                          confidence=round(event.confidence, 3))
-        ended = _carry_out(coach.handle(event), clock, speaker, timeline)
+        ended = carry_out(coach.handle(event), clock, speaker, timeline)
         if ended is not None:
             return ended
 
 
-def _carry_out(actions: list[Action], clock: Clock, speaker: Speaker, timeline: Timeline) -> SessionEnded | None:
+def carry_out(actions: list[Action], clock: Clock, speaker: Speaker, timeline: Timeline) -> SessionEnded | None:
     ended = None
     now = clock.now()
     for action in actions:

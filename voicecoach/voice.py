@@ -1,0 +1,228 @@
+"""Hearing and speaking for real: the coach wired to a recogniser, a synthesiser and audio devices.
+
+`simulate_from_wav` drives everything from a microphone recording, with a clock that follows the
+audio, faster than real time; `run_voice` does the same live, with a listener thread reading the
+microphone. Both put the coach's speech through the EchoGuard so it does not obey its own voice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from voicecoach.audio import AudioInput, AudioOutput
+from voicecoach.bargein import EchoGuard
+from voicecoach.coach import Coach
+from voicecoach.commands import Intent
+from voicecoach.errors import AudioError
+from voicecoach.events import Command, SpeechFinished
+from voicecoach.hear import SAMPLE_RATE, Heard, Recogniser
+from voicecoach.loader import Library
+from voicecoach.loop import Announce, Clock, Entry, RealClock, Timeline, VirtualClock, run
+from voicecoach.simulate import Said
+from voicecoach.speak import Synthesiser
+
+log = logging.getLogger(__name__)
+
+
+class SpokenOutput:
+    """The loop's Speaker: renders each utterance and plays it through our own output stream.
+
+    With a virtual clock the utterance is finished when its audio would end; with a real one, when
+    the output stream says so. Either way the EchoGuard learns what is said and when."""
+
+    def __init__(self, synthesiser: Synthesiser, output: AudioOutput, clock: Clock, guard: EchoGuard,
+                 virtual: bool):
+        self.synthesiser, self.output, self.clock, self.guard = synthesiser, output, clock, guard
+        self.virtual = virtual
+        self._busy_until = 0.0
+
+    def say(self, text: str, utterance: int, now: float) -> None:
+        self._play(self.synthesiser.render(text), utterance, now)
+
+    def cue(self, name: str, now: float) -> None:
+        from voicecoach.speak.tones import tone
+
+        self._play(tone(name), 0, now)
+
+    def stop(self, now: float) -> None:
+        self.output.stop()
+        self._busy_until = now
+        self.guard.cut(now)
+
+    def _play(self, audio, utterance: int, now: float) -> None:
+        start = max(now, self._busy_until)
+        end = self._busy_until = start + audio.duration_seconds
+        if audio.text:
+            self.guard.spoke(audio.text, start, end)
+        if self.virtual:
+            self.output.play(audio)
+            if utterance:
+                self.clock.schedule(end, SpeechFinished(utterance, end))
+            return
+
+        def done(complete: bool, text: str = audio.text) -> None:
+            if complete and text:
+                self.guard.finished(text, self.clock.now())
+            if utterance:
+                self.clock.post(lambda at: SpeechFinished(utterance, at))
+
+        self.output.play(audio, on_done=done)
+
+
+class Listener:
+    """Feeds microphone audio to the recogniser and judges what it hears against the EchoGuard.
+
+    Heard times are in the audio; `origin` is the session time at which the audio began."""
+
+    def __init__(self, recogniser: Recogniser, guard: EchoGuard, timeline: Timeline, origin: float = 0.0):
+        self.recogniser, self.guard, self.timeline, self.origin = recogniser, guard, timeline, origin
+        self._intents: frozenset[Intent] | None = None
+        self.fed_seconds = 0.0  # audio fed to the recogniser so far
+
+    def align(self, now: float, pcm: bytes) -> None:
+        """A microphone (re)opened and `pcm` is its first chunk, read at session time `now`."""
+        self.origin = now - self.fed_seconds - len(pcm) / 2 / SAMPLE_RATE
+
+    def listen_for(self, intents: frozenset[Intent]) -> None:
+        if intents != self._intents:
+            self._intents = intents
+            self.recogniser.listen_for(intents)
+
+    def hear(self, pcm: bytes, now: float, final: bool = False) -> list[Command]:
+        """Commands heard in this chunk, stamped `now` (when they were recognised)."""
+        self.fed_seconds += len(pcm) / 2 / SAMPLE_RATE
+        heard = self.recogniser.flush() if final else self.recogniser.feed(pcm)
+        return [command for h in heard if (command := self._judge(h, now)) is not None]
+
+    def _judge(self, heard: Heard, now: float) -> Command | None:
+        start, end = self.origin + heard.start_seconds, self.origin + heard.end_seconds
+        reason = self.guard.verdict(heard.intent, heard.phrase, start, end)
+        if reason is not None:
+            self.timeline.add(now, "ignored", phrase=heard.phrase, intent=heard.intent.value,
+                              confidence=round(heard.confidence, 3), reason=reason)
+            return None
+        log.info("heard %r (%s, %.2f), %.0f ms after it ended", heard.phrase, heard.intent.value,
+                 heard.confidence, 1000 * (now - end))
+        return Command(heard.intent, heard.phrase, now, heard.confidence)
+
+
+def simulate_from_wav(
+    library: Library, routine: str, wav: Path, said: list[Said] = (), *, show: Callable[[Entry], None] | None = None,
+    engine: str = "auto", model: Path | None = None, speaker_out: Path | None = None,
+    recogniser: Recogniser | None = None, synthesiser: Synthesiser | None = None,
+) -> Timeline:
+    """`voicecoach simulate --mic IN.wav`: the real recogniser and synthesiser, a clock that follows
+    the audio; when the recording ends the session goes on in virtual time until it finishes."""
+    from voicecoach.audio.fakes import RecordingSpeaker, WavMicrophone
+    from voicecoach.hear.engines import open_recogniser
+    from voicecoach.speak.tts import PyttsxSynthesiser
+
+    microphone = WavMicrophone(wav, chunk_seconds=0.05)
+    recogniser = recogniser or open_recogniser(engine, model)
+    clock = VirtualClock()
+    for s in said:
+        clock.schedule(s.seconds, Command(s.intent, s.phrase, s.seconds))
+    guard = EchoGuard()
+    timeline = Timeline(show)
+    recording = RecordingSpeaker(clock=clock.now)
+    speaker = SpokenOutput(synthesiser or PyttsxSynthesiser(), recording, clock, guard, virtual=True)
+    coach = Coach(library, routine)
+    listener = Listener(recogniser, guard, timeline)
+    ended = run(coach, clock, speaker, timeline, start=True, until=0.0)
+    while ended is None and not microphone.ended:
+        pcm = microphone.read()
+        now = microphone.position_seconds
+        ended = run(coach, clock, speaker, timeline, start=False, until=now)
+        if ended is None:
+            listener.listen_for(coach.listening_for())
+            ended = _act_on(listener.hear(pcm, now), coach, clock, speaker, timeline)
+    if ended is None:
+        ended = _act_on(listener.hear(b"", clock.now(), final=True), coach, clock, speaker, timeline)
+    if ended is None:
+        run(coach, clock, speaker, timeline, start=False)
+    if speaker_out:
+        recording.write_wav(Path(speaker_out))
+    return timeline
+
+
+def _act_on(commands: list[Command], coach: Coach, clock: VirtualClock, speaker: SpokenOutput, timeline: Timeline):
+    for command in commands:
+        clock.schedule(command.now, command)
+    return run(coach, clock, speaker, timeline, start=False, until=clock.now()) if commands else None
+
+
+def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
+    """`voicecoach run`: greet, wait for "start", coach the routine by voice, then exit."""
+    from voicecoach.audio.microphone import Microphone
+    from voicecoach.audio.speaker import Speaker
+    from voicecoach.cli import describe
+    from voicecoach.hear.engines import open_recogniser
+    from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
+
+    recogniser = open_recogniser(args.engine, Path(args.model) if args.model else None)
+    synthesiser = PyttsxSynthesiser()
+    synthesiser.prerender(COUNTS + BREATHING_CUES)
+    output = Speaker(args.output)
+    microphone = Microphone(args.input)
+    clock = RealClock()
+    guard = EchoGuard()
+    timeline = Timeline(lambda entry: print(describe(entry), flush=True))
+    speaker = SpokenOutput(synthesiser, output, clock, guard, virtual=False)
+    coach = Coach(library, routine)
+    listener = Listener(recogniser, guard, timeline)
+    stop = threading.Event()
+    thread = threading.Thread(target=_listen, args=(microphone, listener, coach, clock, stop, args.input),
+                              name="listener", daemon=True)
+    routine_name = library.routine(routine).name.lower()
+    clock.post(lambda now: Announce(f"Ready. Say start to begin the {routine_name}.", now))
+    thread.start()
+    try:
+        run(coach, clock, speaker, timeline, start=False)
+    finally:
+        stop.set()
+        thread.join(timeout=2.0)
+        output.close()
+    return 0
+
+
+def _listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: RealClock,
+            stop: threading.Event, device) -> None:
+    """The listener thread: microphone to recogniser to the coach's inbox; survives a lost mic."""
+    from voicecoach.audio.microphone import Microphone
+
+    first = True
+    while not stop.is_set():
+        try:
+            pcm = microphone.read(timeout=0.2)
+        except AudioError as error:
+            log.warning("%s", error)
+            clock.post(lambda now: Command(Intent.PAUSE, "(microphone lost)", now))
+            clock.post(lambda now: Announce("I can't hear the microphone. I'll wait until it is back.", now))
+            microphone.close()
+            microphone = _reopen(Microphone, device, stop)
+            if microphone is None:
+                return
+            clock.post(lambda now: Announce("I can hear you again. Say resume to carry on.", now))
+            first = True
+            continue
+        if not pcm:
+            continue
+        if first:
+            listener.align(clock.now(), pcm)
+            first = False
+        listener.listen_for(coach.listening_for())
+        for command in listener.hear(pcm, clock.now()):
+            clock.post(lambda now, c=command: Command(c.intent, c.phrase, now, c.confidence))
+
+
+def _reopen(open_microphone, device, stop: threading.Event):
+    while not stop.wait(2.0):
+        try:
+            return open_microphone(device)
+        except AudioError as error:
+            log.info("microphone still missing: %s", error)
+    return None
