@@ -101,3 +101,17 @@ def rescan_devices() -> None:
         sd._initialize()
     except Exception as error:  # noqa: BLE001 - a failed rescan keeps the old list
         log.debug("could not rescan sound devices: %s", error)
+
+
+def pick_settings(device: Device, kind: Kind, rates: list[int]) -> tuple[int, int]:
+    """The first of `rates` the device accepts in 16 bits, mono if it takes it, else stereo."""
+    check = sd.check_input_settings if kind == "input" else sd.check_output_settings
+    for rate in dict.fromkeys(rates):
+        for channels in (1, 2):
+            try:
+                check(device=device.index, samplerate=rate, channels=channels, dtype="int16")
+                return rate, channels
+            except (sd.PortAudioError, ValueError):
+                continue
+    what = "microphone" if kind == "input" else "speaker"
+    raise AudioError(f"The {what} {device.name!r} accepts none of the rates {sorted(set(rates))} Hz in 16 bits.")

@@ -11,7 +11,7 @@ import numpy as np
 import sounddevice as sd
 import soxr
 
-from voicecoach.audio.devices import DeviceSpec, find_device
+from voicecoach.audio.devices import DeviceSpec, find_device, pick_settings
 from voicecoach.errors import AudioError
 from voicecoach.hear import SAMPLE_RATE
 
@@ -39,7 +39,9 @@ class Microphone:
         # A live microphone always hears some noise; only exact zeros for this long mean it is
         # muted or gone (PulseAudio moves the stream of an unplugged source to another one).
         self.dead_silence_seconds = dead_silence_seconds
-        self.device_rate, self.channels = _pick_settings(self.device.index, device_rate)
+        self.device_rate, self.channels = pick_settings(
+            self.device, "input", [device_rate] if device_rate else [SAMPLE_RATE, self.device.default_sample_rate, 48_000, 44_100]
+        )
         blocksize = max(1, round(self.device_rate * block_seconds))
         self._queue: queue.Queue[Any] = queue.Queue(
             maxsize=max(1, round(max_queued_seconds / block_seconds))
@@ -177,20 +179,3 @@ class Microphone:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _pick_settings(index: int, wanted_rate: int | None) -> tuple[int, int]:
-    """A rate and channel count the device accepts: 16 kHz if it can, else its default rate;
-    mono if it can, else stereo (mixed down later)."""
-    info = sd.query_devices(index)
-    rates = [wanted_rate] if wanted_rate else [SAMPLE_RATE, int(info["default_samplerate"]), 48_000, 44_100]
-    channel_options = [1, 2] if int(info["max_input_channels"]) >= 2 else [1]
-    for rate in dict.fromkeys(rates):
-        for channels in channel_options:
-            try:
-                sd.check_input_settings(device=index, samplerate=rate, channels=channels, dtype="int16")
-                return rate, channels
-            except (sd.PortAudioError, ValueError):
-                continue
-    raise AudioError(
-        f"The microphone {info['name']!r} accepts none of the rates {sorted(set(rates))} Hz in 16 bits."
-    )

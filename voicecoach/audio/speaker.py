@@ -14,7 +14,7 @@ import sounddevice as sd
 import soxr
 
 from voicecoach.audio import OnDone
-from voicecoach.audio.devices import DeviceSpec, find_device
+from voicecoach.audio.devices import DeviceSpec, find_device, pick_settings
 from voicecoach.errors import AudioError
 from voicecoach.speak import Audio
 
@@ -47,7 +47,9 @@ class Speaker:
         block_seconds: float = 0.01,
     ) -> None:
         self.device = find_device(device, "output")
-        self.device_rate, self.channels = _pick_settings(self.device.index, device_rate)
+        self.device_rate, self.channels = pick_settings(
+            self.device, "output", [device_rate] if device_rate else [self.device.default_sample_rate, 48_000, 44_100, 22_050]
+        )
         self._lock = threading.Lock()
         self._clips: deque[_Clip] = deque()
         self._current: _Clip | None = None
@@ -183,16 +185,3 @@ class Speaker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _pick_settings(index: int, wanted_rate: int | None) -> tuple[int, int]:
-    """The device's own rate (resampling is ours, done once per clip) and mono if it takes it."""
-    info = sd.query_devices(index)
-    rates = [wanted_rate] if wanted_rate else [int(info["default_samplerate"]), 48_000, 44_100, 22_050]
-    for rate in dict.fromkeys(rates):
-        for channels in (1, 2):
-            try:
-                sd.check_output_settings(device=index, samplerate=rate, channels=channels, dtype="int16")
-                return rate, channels
-            except (sd.PortAudioError, ValueError):
-                continue
-    raise AudioError(f"The speaker {info['name']!r} accepts none of the rates {sorted(set(rates))} Hz.")
