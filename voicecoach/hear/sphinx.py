@@ -50,17 +50,26 @@ class SphinxOptions:
 
     # Grammar score minus phone-loop score, in PocketSphinx log units per 10 ms frame of speech.
     # Below this an utterance is not a command. Lower = easier to trigger.
-    reject_below_llr: float = -3.0
+    reject_below_llr: float = -35.0
     # Immediate intents (pause, stop, skip) are accepted this much lower, so they stay easy to say.
-    immediate_llr_allowance: float = 1.0
+    immediate_llr_allowance: float = 10.0
     # Log units per frame for confidence to go from 0.5 to about 0.73.
-    confidence_scale_llr: float = 2.0
+    confidence_scale_llr: float = 10.0
     # Frequent English words that compete with the commands inside the grammar (0 turns it off).
     garbage_words: int = 300
     # Prior weight of the whole garbage branch against the whole command branch.
     garbage_weight: float = 1.0
-    # Gaussians evaluated per frame, and whether to rescore a lattice (costs CPU, not needed).
+    # A garbage word must differ from every one-word command by at least this many phones.
+    garbage_min_phone_distance: int = 2
+    # Audio decoded around the VAD's speech: the decoder's cepstral normalisation does best when
+    # it sees little of the room's silence, so only this much of it is kept on each side.
+    lead_seconds: float = 0.0
+    trail_seconds: float = 0.0
+    # Gaussians evaluated per frame; phone insertion probability (below 1 favours fewer phones).
     top_gaussians: int = 16
+    phone_insertion_probability: float = 0.5
+    # Language weight of the phone loop's phone bigram: low, so the loop is nearly acoustic only.
+    phone_loop_language_weight: float = 1.0
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
 
 
@@ -103,8 +112,10 @@ class SphinxRecogniser:
             lm=None,
             dict=None,
             allphone=str(model / "en-us" / "en-us-phone.lm.bin"),
+            lw=options.phone_loop_language_weight,
             bestpath=False,
             topn=options.top_gaussians,
+            pip=options.phone_insertion_probability,
             loglevel="FATAL",
         )
         self._logmath = self._grammar_decoder.logmath
@@ -117,8 +128,10 @@ class SphinxRecogniser:
         wanted = {word for phrase in self.phrases for word in phrase.split()}
         if self.options.garbage_words > 0:
             pronunciations = grammar.read_pronunciations(dictionary)
-            candidates = grammar.garbage_candidates(pronunciations, self.phrases)
-            garbage = grammar.frequent_words(model / "en-us" / "en-us.lm.bin", candidates, self.options.garbage_words)
+            ranked = grammar.by_frequency(model / "en-us" / "en-us.lm.bin", pronunciations)
+            garbage = grammar.garbage_words(
+                ranked, pronunciations, self.phrases, self.options.garbage_words, self.options.garbage_min_phone_distance
+            )
         else:
             pronunciations = grammar.read_pronunciations(dictionary, wanted)
             garbage = []
@@ -136,6 +149,7 @@ class SphinxRecogniser:
             dict=None,
             bestpath=False,
             topn=self.options.top_gaussians,
+            pip=self.options.phone_insertion_probability,
             loglevel="FATAL",
         )
         for word in sorted((wanted - set(missing)) | set(garbage)):
@@ -181,12 +195,15 @@ class SphinxRecogniser:
         """Decode one utterance and decide whether it is a command."""
         if not self._searches[self._active]:
             return Decision("", -math.inf, None, False)
-        phrase, grammar_score, first, last = _decode_grammar(self._grammar_decoder, utterance.pcm)
+        begin_sample = max(utterance.start_sample, utterance.speech_start_sample - round(self.options.lead_seconds * SAMPLE_RATE))
+        end_sample = utterance.speech_end_sample + round(self.options.trail_seconds * SAMPLE_RATE)
+        pcm = utterance.pcm[(begin_sample - utterance.start_sample) * 2 : (end_sample - utterance.start_sample) * 2]
+        phrase, grammar_score, first, last = _decode_grammar(self._grammar_decoder, pcm)
         intent = self.phrases.get(phrase)
         if intent is None:
             log.debug("not a command: %r", phrase)
             return Decision(phrase, -math.inf, None, False)
-        phone_score = _decode_phones(self._phone_decoder, utterance.pcm)
+        phone_score = _decode_phones(self._phone_decoder, pcm)
         frames = max(1, last + 1 - first)
         llr = (self._raw(grammar_score) - self._raw(phone_score)) / frames
         threshold = self.options.reject_below_llr
@@ -195,8 +212,8 @@ class SphinxRecogniser:
         confidence = 1.0 / (1.0 + math.exp(-(llr - threshold) / self.options.confidence_scale_llr))
         accepted = llr >= threshold
         log.debug("%s %r llr %.2f (threshold %.2f)", "heard" if accepted else "rejected", phrase, llr, threshold)
-        start = utterance.start_sample / SAMPLE_RATE + first / FRAMES_PER_SECOND
-        end = utterance.start_sample / SAMPLE_RATE + (last + 1) / FRAMES_PER_SECOND
+        start = begin_sample / SAMPLE_RATE + first / FRAMES_PER_SECOND
+        end = begin_sample / SAMPLE_RATE + (last + 1) / FRAMES_PER_SECOND
         candidate = Heard(intent, phrase, round(confidence, 3), round(start, 3), round(end, 3))
         return Decision(phrase, llr, candidate, accepted)
 

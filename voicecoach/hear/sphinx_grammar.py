@@ -38,26 +38,50 @@ def read_pronunciations(dictionary: Path, words: Iterable[str] | None = None) ->
     return found
 
 
-def frequent_words(language_model: Path, candidates: Iterable[str], count: int) -> list[str]:
-    """The `count` most probable single words of `candidates` under an n-gram language model."""
-    if count <= 0:
-        return []
+def by_frequency(language_model: Path, words: Iterable[str]) -> list[str]:
+    """`words` (plain alphabetic ones only), most probable first under an n-gram language model."""
     import pocketsphinx
 
     model = pocketsphinx.NGramModel.readfile(str(language_model))
-    ranked = sorted(((model.prob([word]), word) for word in candidates if word.isalpha()), reverse=True)
-    return [word for _, word in ranked[:count]]
+    return [word for _, word in sorted(((model.prob([w]), w) for w in words if w.isalpha()), reverse=True)]
 
 
-def garbage_candidates(pronunciations: Mapping[str, list[str]], phrases: Mapping[str, Intent]) -> list[str]:
-    """Dictionary words that may stand for "not a command": no one-word phrase, nor its homophone."""
+def garbage_words(
+    ranked: Iterable[str],
+    pronunciations: Mapping[str, list[str]],
+    phrases: Mapping[str, Intent],
+    count: int,
+    min_phone_distance: int = 2,
+) -> list[str]:
+    """The first `count` words of `ranked` that may stand for "not a command": no one-word phrase,
+    and nothing within `min_phone_distance` phone edits of one ("cause" would steal "pause")."""
     single = {phrase for phrase in phrases if " " not in phrase}
-    sounds = {phones for word in single for phones in pronunciations.get(word, [])}
-    return [
-        word
-        for word, variants in pronunciations.items()
-        if word not in single and not any(phones in sounds for phones in variants)
-    ]
+    sounds = [tuple(phones.split()) for word in single for phones in pronunciations.get(word, [])]
+
+    def too_close(phones: str) -> bool:
+        mine = tuple(phones.split())
+        return any(_edit_distance(mine, theirs) < min_phone_distance for theirs in sounds)
+
+    chosen: list[str] = []
+    for word in ranked:
+        if len(chosen) >= count:
+            break
+        if word not in single and not any(too_close(phones) for phones in pronunciations.get(word, ["?"])):
+            chosen.append(word)
+    return chosen
+
+
+def _edit_distance(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """Levenshtein distance between two phone sequences."""
+    if abs(len(a) - len(b)) > 2:
+        return abs(len(a) - len(b))
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
 
 
 def jsgf(phrases: Iterable[str], garbage: Iterable[str] = (), garbage_weight: float = 1.0) -> str:

@@ -1,0 +1,153 @@
+"""The real PocketSphinx recogniser on real corpus clips and on flite speech fed as a stream."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pocketsphinx")
+pytest.importorskip("webrtcvad")
+soxr = pytest.importorskip("soxr")
+
+from voicecoach.commands import PHRASES, Intent  # noqa: E402
+from voicecoach.hear import SAMPLE_RATE, Heard  # noqa: E402
+from voicecoach.hear import sphinx_grammar as grammar  # noqa: E402
+from voicecoach.hear.sphinx import SphinxRecogniser  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CHUNK_BYTES = 2048
+
+
+@pytest.fixture(scope="module")
+def recogniser() -> SphinxRecogniser:
+    return SphinxRecogniser()
+
+
+def quiet(seconds: float) -> bytes:
+    return np.random.default_rng(7).normal(0, 4, round(seconds * SAMPLE_RATE)).astype("<i2").tobytes()
+
+
+def say(text: str, tmp_path: Path, voice: str = "kal16") -> bytes:
+    """`text` spoken by flite, as 16 kHz mono 16-bit PCM."""
+    if shutil.which("flite") is None:
+        pytest.skip("flite is not installed")
+    path = tmp_path / "said.wav"
+    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True, capture_output=True)
+    with wave.open(str(path)) as wav:
+        rate, samples = wav.getframerate(), np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    return soxr.resample(samples.astype(np.float32), rate, SAMPLE_RATE).clip(-32768, 32767).astype("<i2").tobytes()
+
+
+def hear(recogniser: SphinxRecogniser, pcm: bytes) -> list[Heard]:
+    """Feed `pcm` in odd-sized chunks, as a microphone would, then flush."""
+    heard: list[Heard] = []
+    for offset in range(0, len(pcm), CHUNK_BYTES - 6):
+        heard += recogniser.feed(pcm[offset : offset + CHUNK_BYTES - 6])
+    return heard + recogniser.flush()
+
+
+def corpus_clips(word: str, count: int) -> list[bytes]:
+    folder = CORPUS / "commands" / word
+    if not folder.is_dir():
+        pytest.skip(f"the speech corpus is not at {CORPUS} (expected the repository's sibling shared/corpus)")
+    clips = []
+    for path in sorted(folder.glob("*.wav"))[:count]:
+        with wave.open(str(path)) as wav:
+            clips.append(wav.readframes(wav.getnframes()))
+    return clips
+
+
+def test_grammar_is_generated_from_the_phrase_table() -> None:
+    text = grammar.jsgf(PHRASES, ["the", "up"])
+    for phrase in PHRASES:
+        assert phrase in text
+    assert "<garbage> = the | up;" in text
+
+
+def test_garbage_words_never_sound_like_a_one_word_command() -> None:
+    pronunciations = {"no": ["N OW"], "know": ["N OW"], "cause": ["K AA Z"], "pause": ["P AO Z"], "up": ["AH P"],
+                      "paws": ["P AO Z"], "the": ["DH AH"]}
+    ranked = ["the", "know", "cause", "paws", "up", "no"]
+    assert grammar.garbage_words(ranked, pronunciations, PHRASES, count=10) == ["the", "cause", "up"]
+    assert "cause" not in grammar.garbage_words(ranked, pronunciations, PHRASES, count=10, min_phone_distance=3)
+    assert grammar.garbage_words(ranked, pronunciations, PHRASES, count=2) == ["the", "cause"]
+
+
+def test_a_word_missing_from_the_dictionary_is_named_in_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    phrases = {"stop": Intent.STOP, "flurbigate now": Intent.NEXT}
+    with caplog.at_level(logging.WARNING, logger="voicecoach.hear.sphinx"):
+        recogniser = SphinxRecogniser(phrases=phrases)
+    assert "flurbigate" in caplog.text
+    assert "flurbigate now" not in recogniser.phrases
+
+
+def test_real_stop_and_yes_are_heard_in_a_stream(recogniser: SphinxRecogniser) -> None:
+    recogniser.listen_for(frozenset(Intent))
+    clips = corpus_clips("stop", 6) + corpus_clips("yes", 6)
+    heard_per_clip = [hear(recogniser, quiet(0.8) + clip + quiet(0.8)) for clip in clips]
+    stops = sum(any(h.intent is Intent.STOP for h in heard) for heard in heard_per_clip[:6])
+    yeses = sum(any(h.intent is Intent.YES for h in heard) for heard in heard_per_clip[6:])
+    assert stops >= 3, heard_per_clip[:6]
+    assert yeses >= 4, heard_per_clip[6:]
+    for heard in heard_per_clip:
+        for h in heard:
+            assert 0.0 <= h.confidence <= 1.0
+            assert h.start_seconds < h.end_seconds
+
+
+def test_real_distractor_words_are_mostly_rejected(recogniser: SphinxRecogniser) -> None:
+    recogniser.listen_for(frozenset(Intent))
+    clips = corpus_clips("up", 8) + corpus_clips("on", 8) + corpus_clips("left", 8)
+    accepted = [heard for clip in clips if (heard := hear(recogniser, quiet(0.8) + clip + quiet(0.8)))]
+    assert len(accepted) <= 3, accepted
+
+
+def test_a_command_inside_a_longer_stream_is_heard_once_at_its_time(tmp_path: Path) -> None:
+    recogniser = SphinxRecogniser()  # fresh, so its times count from this stream's first sample
+    command = say("stop the session", tmp_path)
+    lead = 2.5
+    said_for = len(command) / 2 / SAMPLE_RATE
+    heard = hear(recogniser, quiet(lead) + command + quiet(2.0))
+    assert [h.intent for h in heard] == [Intent.STOP]
+    assert lead - 0.3 <= heard[0].start_seconds <= lead + 0.5
+    assert lead + said_for - 0.6 <= heard[0].end_seconds <= lead + said_for + 0.3
+
+
+def test_pause_spoken_by_flite_is_heard(recogniser: SphinxRecogniser, tmp_path: Path) -> None:
+    recogniser.listen_for(frozenset(Intent))
+    heard = hear(recogniser, quiet(1.0) + say("pause", tmp_path, voice="rms") + quiet(1.0))
+    assert [h.intent for h in heard] == [Intent.PAUSE]
+
+
+def test_a_word_that_is_not_a_command_is_rejected(recogniser: SphinxRecogniser, tmp_path: Path) -> None:
+    recogniser.listen_for(frozenset(Intent))
+    for text in ("umbrella", "banana"):
+        assert hear(recogniser, quiet(1.0) + say(text, tmp_path) + quiet(1.0)) == [], text
+
+
+def test_listen_for_narrows_what_can_be_heard(recogniser: SphinxRecogniser, tmp_path: Path) -> None:
+    next_one = say("next one", tmp_path)
+    yes = say("yes", tmp_path)
+    try:
+        recogniser.listen_for(frozenset({Intent.YES, Intent.NO}))
+        assert [h.intent for h in hear(recogniser, quiet(1.0) + yes + quiet(1.0))] == [Intent.YES]
+        assert all(h.intent in {Intent.YES, Intent.NO} for h in hear(recogniser, quiet(1.0) + next_one + quiet(1.0)))
+        recogniser.listen_for(frozenset())
+        assert hear(recogniser, quiet(1.0) + yes + quiet(1.0)) == []
+    finally:
+        recogniser.listen_for(frozenset(Intent))
+    assert [h.intent for h in hear(recogniser, quiet(1.0) + next_one + quiet(1.0))] == [Intent.NEXT]
+
+
+def test_long_speech_is_never_a_command(recogniser: SphinxRecogniser, tmp_path: Path) -> None:
+    recogniser.listen_for(frozenset(Intent))
+    sentence = say("please stop the session now, I think we have done enough exercise for one day", tmp_path)
+    assert hear(recogniser, quiet(1.0) + sentence + quiet(1.0)) == []
