@@ -59,6 +59,7 @@ REFUSALS: dict[str, dict[Intent | None, str]] = {
     },
     PAUSED: {Intent.PAUSE: "Already paused.", None: "We're paused. Say resume to carry on."},
 }
+ALL_COMMANDS = frozenset(Intent) - {Intent.YES, Intent.NO}
 HELP_GLOSS = {Intent.SKIP: "skip, if it hurts", Intent.BACK: "back, to start an exercise again"}
 
 
@@ -116,8 +117,10 @@ class Coach:
         return max(self._least_until, self._speech_done_at + (self._playing.after_speech or 0.0))
 
     def listening_for(self) -> frozenset[Intent]:
-        """The intents that do something in the current state: what a recogniser should listen for."""
-        return frozenset(TRANSITIONS[self.state])
+        """What a recogniser should listen for now: every command, even those that make no sense in
+        this state (hearing "start" as itself and answering "We're already going" beats mishearing
+        it as "stop"; measured with PocketSphinx), but the answers yes and no only when asked."""
+        return ALL_COMMANDS
 
     # ---- commands -----------------------------------------------------------------------------
 
