@@ -33,7 +33,12 @@ extras="audio"
 stamp=".venv/.voicecoach-installed-$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "voicecoach setup: installing Python packages ($extras)"
-    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e ".[$extras]"
+    # pip's build back-end is chatty even with -q: keep its output, show it only if it fails.
+    if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".[$extras]"; } \
+        >.venv/pip.log 2>&1; then
+        cat .venv/pip.log >&2
+        echo "voicecoach setup: installing Python packages failed (log above)." >&2
+        exit 1
+    fi
     touch "$stamp"
 fi

@@ -163,11 +163,11 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
     from voicecoach.hear.engines import open_recogniser
     from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
 
+    output = Speaker(args.output)  # no device: one sentence suggesting --text, before anything slow
+    microphone = Microphone(args.input)
     recogniser = open_recogniser(args.engine, Path(args.model) if args.model else None)
     synthesiser = PyttsxSynthesiser()
     synthesiser.prerender(COUNTS + BREATHING_CUES)
-    output = Speaker(args.output)
-    microphone = Microphone(args.input)
     clock = RealClock()
     guard = EchoGuard()
     timeline = Timeline(lambda entry: print(describe(entry), flush=True))
