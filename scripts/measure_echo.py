@@ -116,6 +116,7 @@ def main() -> None:
         ("aligned, delay 40 ms, echo -10 dB", dict(delay_ms=40)),
         ("aligned, delay 60 ms, echo -10 dB", dict(delay_ms=60)),
         ("aligned, delay 40 ms, echo 0 dB", dict(delay_ms=40, echo_below_user_db=0)),
+        ("reference 200 ms early (buffering)", dict(delay_ms=200)),
         ("reference zeros (leak not ours)", dict(reference="zeros")),
         ("reference other speech", dict(reference="other", other=other)),
     ]
