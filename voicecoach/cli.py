@@ -136,7 +136,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         simulate_from_wav(library, routine, Path(args.mic), said, show=_printer(args.json), engine=args.engine,
                           model=Path(args.model) if args.model else None,
-                          speaker_out=Path(args.speaker_out) if args.speaker_out else None)
+                          speaker_out=Path(args.speaker_out) if args.speaker_out else None,
+                          echo=args.echo, room_echo_db=args.room_echo_db)
         return 0
     simulate(library, routine, said, Timeline(_printer(args.json)))
     return 0
@@ -242,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speaker-out", metavar="OUT.wav", help="with --mic: write what the coach said")
     p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto")
     p.add_argument("--model", metavar="DIR", help="Vosk model directory")
+    p.add_argument("--echo", choices=("auto", "livekit", "none"), default="auto",
+                   help="with --mic: the echo canceller (auto: livekit's WebRTC AEC3 if it loads)")
+    p.add_argument("--room-echo-db", type=float, metavar="DB",
+                   help="with --mic: also leak the coach's own voice into the microphone at DB (e.g. -10)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", parents=[common], help="coach a routine in real time")

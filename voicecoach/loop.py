@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import queue
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from voicecoach.events import (
 )
 from voicecoach.narration import speech_seconds
 
+log = logging.getLogger(__name__)
 Entry = dict[str, Any]  # one timeline line: {"t": seconds, "kind": ..., fields}
 
 
@@ -191,6 +193,8 @@ def run(
             timeline.add(event.now, "heard", phrase=event.phrase, intent=event.intent.value,
                          confidence=round(event.confidence, 3))
         ended = carry_out(coach.handle(event), clock, speaker, timeline)
+        if isinstance(event, Command):
+            log.info("acted on %r %.1f ms after it was recognised", event.phrase, 1000 * (clock.now() - event.now))
         if ended is not None:
             return ended
 

@@ -20,6 +20,8 @@ from voicecoach.commands import Intent
 from voicecoach.errors import AudioError
 from voicecoach.events import Command, SpeechFinished
 from voicecoach.hear import SAMPLE_RATE, Heard, Recogniser
+from voicecoach.hear.echo import EchoCanceller
+from voicecoach.hear.reference import ReferenceTrack
 from voicecoach.loader import Library
 from voicecoach.loop import Announce, Clock, Entry, RealClock, Timeline, VirtualClock, run
 from voicecoach.simulate import Said
@@ -35,9 +37,10 @@ class SpokenOutput:
     the output stream says so. Either way the EchoGuard learns what is said and when."""
 
     def __init__(self, synthesiser: Synthesiser, output: AudioOutput, clock: Clock, guard: EchoGuard,
-                 virtual: bool):
+                 virtual: bool, reference: ReferenceTrack | None = None):
         self.synthesiser, self.output, self.clock, self.guard = synthesiser, output, clock, guard
         self.virtual = virtual
+        self.reference = reference
         self._busy_until = 0.0
 
     def say(self, text: str, utterance: int, now: float) -> None:
@@ -52,12 +55,16 @@ class SpokenOutput:
         self.output.stop()
         self._busy_until = now
         self.guard.cut(now)
+        if self.reference is not None:
+            self.reference.cut(now)
 
     def _play(self, audio, utterance: int, now: float) -> None:
         start = max(now, self._busy_until)
         end = self._busy_until = start + audio.duration_seconds
         if audio.text:
             self.guard.spoke(audio.text, start, end)
+        if self.reference is not None:
+            self.reference.add(audio.samples, audio.sample_rate, start)
         if self.virtual:
             self.output.play(audio)
             if utterance:
@@ -76,10 +83,13 @@ class SpokenOutput:
 class Listener:
     """Feeds microphone audio to the recogniser and judges what it hears against the EchoGuard.
 
-    Heard times are in the audio; `origin` is the session time at which the audio began."""
+    With an echo canceller and the reference track, the coach's own voice is first taken out of
+    the audio. Heard times are in the audio; `origin` is the session time at which it began."""
 
-    def __init__(self, recogniser: Recogniser, guard: EchoGuard, timeline: Timeline, origin: float = 0.0):
+    def __init__(self, recogniser: Recogniser, guard: EchoGuard, timeline: Timeline, origin: float = 0.0,
+                 canceller: EchoCanceller | None = None, reference: ReferenceTrack | None = None):
         self.recogniser, self.guard, self.timeline, self.origin = recogniser, guard, timeline, origin
+        self.canceller, self.reference = canceller, reference
         self._intents: frozenset[Intent] | None = None
         self.fed_seconds = 0.0  # audio fed to the recogniser so far
 
@@ -94,12 +104,16 @@ class Listener:
 
     def hear(self, pcm: bytes, now: float, final: bool = False) -> list[Command]:
         """Commands heard in this chunk, stamped `now` (when they were recognised)."""
+        if self.canceller is not None and self.reference is not None and pcm:
+            played = self.reference.read(self.origin + self.fed_seconds, len(pcm) // 2)
+            pcm = self.canceller.process(pcm, played)
         self.fed_seconds += len(pcm) / 2 / SAMPLE_RATE
         heard = self.recogniser.flush() if final else self.recogniser.feed(pcm)
         return [command for h in heard if (command := self._judge(h, now)) is not None]
 
     def _judge(self, heard: Heard, now: float) -> Command | None:
-        start, end = self.origin + heard.start_seconds, self.origin + heard.end_seconds
+        lag = self.canceller.delay_samples / SAMPLE_RATE if self.canceller is not None else 0.0
+        start, end = self.origin + heard.start_seconds - lag, self.origin + heard.end_seconds - lag
         reason = self.guard.verdict(heard.intent, heard.phrase, start, end)
         if reason is not None:
             self.timeline.add(now, "ignored", phrase=heard.phrase, intent=heard.intent.value,
@@ -114,9 +128,14 @@ def simulate_from_wav(
     library: Library, routine: str, wav: Path, said: list[Said] = (), *, show: Callable[[Entry], None] | None = None,
     engine: str = "auto", model: Path | None = None, speaker_out: Path | None = None,
     recogniser: Recogniser | None = None, synthesiser: Synthesiser | None = None,
+    echo: str = "auto", room_echo_db: float | None = None,
 ) -> Timeline:
     """`voicecoach simulate --mic IN.wav`: the real recogniser and synthesiser, a clock that follows
-    the audio; when the recording ends the session goes on in virtual time until it finishes."""
+    the audio; when the recording ends the session goes on in virtual time until it finishes.
+
+    `echo` chooses the echo canceller ("auto", "livekit", "none"). `room_echo_db` simulates a room:
+    the coach's own voice is added to the microphone at that level (e.g. -10), 40 ms late."""
+    from voicecoach.hear.echo import make_echo_canceller
     from voicecoach.audio.fakes import RecordingSpeaker, WavMicrophone
     from voicecoach.hear.engines import open_recogniser
     from voicecoach.speak.tts import PyttsxSynthesiser
@@ -129,15 +148,21 @@ def simulate_from_wav(
     guard = EchoGuard()
     timeline = Timeline(show)
     recording = RecordingSpeaker(clock=clock.now)
-    speaker = SpokenOutput(synthesiser or PyttsxSynthesiser(), recording, clock, guard, virtual=True)
+    reference = ReferenceTrack()
+    speaker = SpokenOutput(synthesiser or PyttsxSynthesiser(), recording, clock, guard, virtual=True,
+                           reference=reference)
     coach = Coach(library, routine)
-    listener = Listener(recogniser, guard, timeline)
+    listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(echo), reference=reference)
+    room = _Room(reference, room_echo_db) if room_echo_db is not None else None
     ended = run(coach, clock, speaker, timeline, start=True, until=0.0)
     while ended is None and not microphone.ended:
+        start = microphone.position_seconds
         pcm = microphone.read()
         now = microphone.position_seconds
-        ended = run(coach, clock, speaker, timeline, start=False, until=now)
+        ended = run(coach, clock, speaker, timeline, start=False, until=now)  # what plays during the chunk
         if ended is None:
+            if room is not None:
+                pcm = room.leak(pcm, start)
             listener.listen_for(coach.listening_for())
             ended = _act_on(listener.hear(pcm, now), coach, clock, speaker, timeline)
     if ended is None:
@@ -147,6 +172,22 @@ def simulate_from_wav(
     if speaker_out:
         recording.write_wav(Path(speaker_out))
     return timeline
+
+
+class _Room:
+    """A simulated room: the speaker's sound reaches the microphone, quieter and a little late."""
+
+    DELAY_SECONDS = 0.04
+
+    def __init__(self, reference: ReferenceTrack, level_db: float):
+        self.reference, self.gain = reference, 10 ** (level_db / 20)
+
+    def leak(self, pcm: bytes, start: float) -> bytes:
+        import numpy as np
+
+        played = np.frombuffer(self.reference.read(start - self.DELAY_SECONDS, len(pcm) // 2), dtype="<i2")
+        mixed = np.frombuffer(pcm, dtype="<i2").astype(np.float32) + self.gain * played
+        return np.clip(mixed, -32768, 32767).astype("<i2").tobytes()
 
 
 def _act_on(commands: list[Command], coach: Coach, clock: VirtualClock, speaker: SpokenOutput, timeline: Timeline):
@@ -160,6 +201,7 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
     from voicecoach.audio.microphone import Microphone
     from voicecoach.audio.speaker import Speaker
     from voicecoach.cli import describe
+    from voicecoach.hear.echo import make_echo_canceller
     from voicecoach.hear.engines import open_recogniser
     from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
 
@@ -171,9 +213,10 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
     clock = RealClock()
     guard = EchoGuard()
     timeline = Timeline(lambda entry: print(describe(entry), flush=True))
-    speaker = SpokenOutput(synthesiser, output, clock, guard, virtual=False)
+    reference = ReferenceTrack()
+    speaker = SpokenOutput(synthesiser, output, clock, guard, virtual=False, reference=reference)
     coach = Coach(library, routine)
-    listener = Listener(recogniser, guard, timeline)
+    listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(), reference=reference)
     stop = threading.Event()
     thread = threading.Thread(target=_listen, args=(microphone, listener, coach, clock, stop, args.input),
                               name="listener", daemon=True)
