@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from voicecoach.errors import RoutineError
 from voicecoach.routine import Exercise, ExerciseFile, Range, Routine, Sides, Step
+from voicecoach.yamlerrors import first_error
 from voicecoach.yamlfile import FieldPath, YamlDocument, read_yaml
 
 DEFAULT_FILE = "exercises.yaml"
@@ -139,42 +140,14 @@ def _with_step_shorthand(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _first_error(doc: YamlDocument, error: ValidationError) -> RoutineError:
-    details = error.errors(include_url=False)[0]
-    path: FieldPath = tuple(details["loc"])
-    return doc.error(path, _problem(details, path))
+    return first_error(doc, error, _all_field_names(), _seed_file_names)
 
 
-def _problem(details: dict[str, Any], path: FieldPath) -> str:
-    kind = details["type"]
-    given = details.get("input")
-    ctx = details.get("ctx") or {}
-    if kind == "missing":
-        return "is missing."
-    if kind == "extra_forbidden":
-        guess = difflib.get_close_matches(str(path[-1]), _all_field_names(), n=1)
-        return "is not a known field" + (f"; did you mean {guess[0]}?" if guess else ".")
-    if kind in ("enum", "literal_error"):
-        return f"should be {ctx.get('expected', 'one of the allowed values')}, not {given!r}."
-    if kind == "value_error":
-        return f"{ctx.get('error', details['msg'])}, not {given!r}."
-    if kind == "string_pattern_mismatch":
-        if len(path) > 1 and path[-2] == "sources":
-            return f"should name a seed file like 003_17edfd41803de707.txt, not {given!r}."
-        return f"should be lower-case letters, digits and underscores (like knee_rolls), not {given!r}."
-    if kind == "too_short":
-        return "should not be empty."
-    names = {
-        "int_type": "a whole number",
-        "float_type": "a number",
-        "string_type": "text",
-        "list_type": "a list",
-        "dict_type": "a mapping",
-        "model_type": "a mapping",
-        "bool_type": "true or false",
-    }
-    if kind in names:
-        return f"should be {names[kind]}, not {given!r}."
-    return f"{details['msg'][0].lower()}{details['msg'][1:]}, not {given!r}."
+def _seed_file_names(details: dict[str, Any], path: FieldPath) -> str | None:
+    """A wrong `sources` entry names the seed file pattern; other problems get the shared wording."""
+    if details["type"] == "string_pattern_mismatch" and len(path) > 1 and path[-2] == "sources":
+        return f"should name a seed file like 003_17edfd41803de707.txt, not {details.get('input')!r}."
+    return None
 
 
 def _all_field_names() -> list[str]:
