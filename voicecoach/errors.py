@@ -15,3 +15,7 @@ class ModelError(VoicecoachError):
 
 class AudioError(VoicecoachError):
     """An audio device is missing, busy or has gone away."""
+
+
+class ConfigError(VoicecoachError):
+    """The settings file (config.yaml) is unreadable or invalid."""

@@ -1,0 +1,285 @@
+"""Settings from a per-user YAML file (devices, voice, hearing, pace, paths), read strictly, never fatal.
+
+Where the file is: `--config FILE`, else `$VOICECOACH_CONFIG`, else
+`$XDG_CONFIG_HOME/voicecoach/config.yaml` (normally `~/.config/voicecoach/config.yaml`).
+
+Policy, chosen for an appliance with no screen that must never crash-loop on a bad file:
+
+* no file at the usual place → the defaults, silently (a file named by --config or the environment
+  that does not exist → the defaults, with a warning);
+* an empty file, or one that is only comments → the defaults;
+* a file that cannot be read or is not YAML (say, truncated mid-edit) → the defaults, with a warning;
+* a wrong value or an unknown key → that key alone falls back to its default, with a warning; the
+  rest of the file still applies (a typo in `volume` must not lose the microphone you chose).
+
+The warning is one sentence naming the file, the line and the field; it is logged, and returned
+by `load_config` so the appliance can also say it aloud. `voicecoach config check` is strict: the
+first problem is an error and the command exits non-zero. Options on the command line override the
+file (`apply_args`). Relative paths in the file are relative to the file's own folder; `~` works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from voicecoach.errors import ConfigError, VoicecoachError
+from voicecoach.speak import MAX_RATE_WPM, MIN_RATE_WPM
+from voicecoach.yamlerrors import all_errors
+from voicecoach.yamlfile import YamlDocument, read_yaml
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "VOICECOACH_CONFIG"
+FILE_NAME = "config.yaml"
+# The breathing pace the coach's "slower"/"faster" allow (voicecoach.narration.Pace); checked in tests.
+SLOWEST_BREATH_SECONDS = 10.0
+FASTEST_BREATH_SECONDS = 4.0
+
+
+def _between(low: float, high: float, unit: str = "") -> Callable[[float], float]:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"should be between {low:g} and {high:g}{unit}")
+        return value
+
+    return check
+
+
+def _device(value: Any) -> str | int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError("should be a device name or index from `voicecoach devices`")
+
+
+def _path(value: Any) -> Any:
+    if value is None or isinstance(value, Path):
+        return value
+    if isinstance(value, str) and value.strip():
+        return Path(value.strip()).expanduser()
+    raise ValueError("should be a file or folder path")
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("should not be empty")
+    return value
+
+
+Device = Annotated[str | int | None, BeforeValidator(_device)]
+OptionalPath = Annotated[Path | None, BeforeValidator(_path)]
+
+
+class Config(BaseModel):
+    """Every setting, with the default the coach uses when the file does not say."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    # Sound devices: a name (or part of one) or an index from `voicecoach devices`; null: the default.
+    input: Device = None
+    output: Device = None
+    # The coach's voice (an espeak-ng voice id or name), its speaking rate and volume (0.0 to 1.0).
+    voice: Annotated[str, AfterValidator(_not_blank)] = "gmw/en"
+    rate_wpm: Annotated[int, AfterValidator(_between(MIN_RATE_WPM, MAX_RATE_WPM, " words a minute"))] = 160
+    volume: Annotated[float, AfterValidator(_between(0.0, 1.0))] = 1.0
+    # Hearing: the recogniser, a Vosk model folder (null: the usual places), and how sure it must be.
+    engine: Literal["auto", "vosk", "pocketsphinx"] = "auto"
+    model: OptionalPath = None
+    sphinx_reject_below_llr: Annotated[float, AfterValidator(_between(-100.0, 100.0))] = -35.0
+    vosk_min_confidence: Annotated[float, AfterValidator(_between(0.0, 1.0))] = 0.5
+    bargein_tail_seconds: Annotated[float, AfterValidator(_between(0.0, 5.0, " seconds"))] = 0.6
+    # Coaching: the routine `serve` offers (null: the first in the file) and the breathing pace.
+    routine: Annotated[str | None, Field(pattern=r"^[a-z0-9_]+$")] = None
+    breath_seconds: Annotated[
+        float, AfterValidator(_between(FASTEST_BREATH_SECONDS, SLOWEST_BREATH_SECONDS, " seconds"))
+    ] = 6.0
+    # Files: the routine file (null: exercises.yaml as usual) and the history (null: its default place).
+    exercises: OptionalPath = None
+    history: OptionalPath = None
+
+    # ---- the settings objects of the parts that use them (imported lazily: some are heavy) ----
+
+    def voice_settings(self):
+        from voicecoach.speak import VoiceSettings
+
+        return VoiceSettings(voice=self.voice, rate_wpm=self.rate_wpm, volume=self.volume)
+
+    def sphinx_options(self):
+        from voicecoach.hear.sphinx import SphinxOptions
+
+        return SphinxOptions(reject_below_llr=self.sphinx_reject_below_llr)
+
+    def vosk_options(self):
+        from voicecoach.hear.vosk_engine import VoskOptions
+
+        return VoskOptions(min_confidence=self.vosk_min_confidence)
+
+    def guard_settings(self):
+        from voicecoach.bargein import GuardSettings
+
+        return GuardSettings(tail_seconds=self.bargein_tail_seconds)
+
+    def pace(self):
+        from voicecoach.narration import Pace
+
+        return Pace(breath_seconds=self.breath_seconds)
+
+
+FIELDS = tuple(Config.model_fields)
+_PATH_FIELDS = ("model", "exercises", "history")
+# Command-line options (argparse dests) that override the file's setting of the same name.
+OVERRIDES = ("input", "output", "engine", "model", "routine", "exercises")
+
+
+def default_path() -> Path:
+    """`$XDG_CONFIG_HOME/voicecoach/config.yaml`, or `~/.config/voicecoach/config.yaml`."""
+    base = os.environ.get("XDG_CONFIG_HOME") or ""
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".config"  # the spec ignores relative ones
+    return root / "voicecoach" / FILE_NAME
+
+
+def config_path(explicit: str | Path | None = None) -> tuple[Path, bool]:
+    """The file to read, and whether it was named (by --config or $VOICECOACH_CONFIG)."""
+    named = explicit or os.environ.get(ENV_VAR)
+    if named:
+        return Path(named).expanduser(), True
+    return default_path(), False
+
+
+def check_config(path: str | Path | None = None) -> Config:
+    """Strict: the settings, or a ConfigError for the first problem (a missing default file is fine)."""
+    where, named = config_path(path)
+    if not where.exists() and not named:
+        return Config()
+    doc = _read(where)
+    try:
+        return _resolved(Config.model_validate(_mapping(doc)), where)
+    except ValidationError as error:
+        problems = all_errors(doc, error, FIELDS)
+        raise ConfigError(str(min(problems, key=lambda found: doc.line_of(found[0]))[1])) from None
+
+
+def load_config(path: str | Path | None = None) -> tuple[Config, str | None]:
+    """Lenient, for the appliance: the settings and a one-sentence warning (None when all is well).
+
+    Never raises for a bad file: see the module docstring for what falls back to the defaults.
+    """
+    where, named = config_path(path)
+    if not where.exists():
+        if not named:
+            log.debug("no config file at %s; using the defaults", where)
+            return Config(), None
+        return Config(), _warn(f"Using the default settings: {where} does not exist.")
+    try:
+        doc = _read(where)
+        data = _mapping(doc)
+    except ConfigError as error:
+        return Config(), _warn(f"Using the default settings: {error}")
+    try:
+        return _resolved(Config.model_validate(data), where), None
+    except ValidationError as error:
+        problems = sorted(all_errors(doc, error, FIELDS), key=lambda found: doc.line_of(found[0]))
+    bad = list(dict.fromkeys(str(field_path[0]) for field_path, _ in problems if field_path))
+    for _, sentence in problems[1:]:
+        log.warning("%s", sentence)
+    try:
+        config = _resolved(Config.model_validate({k: v for k, v in data.items() if k not in bad}), where)
+    except ValidationError:  # cannot happen with independent fields; stay safe regardless
+        config = Config()
+        bad = ["all settings"]
+    listed = " and ".join(bad) if len(bad) < 3 else ", ".join(bad[:-1]) + f" and {bad[-1]}"
+    return config, _warn(f"Using the default for {listed}: {problems[0][1]}")
+
+
+def apply_args(config: Config, args: argparse.Namespace) -> Config:
+    """The settings with every command-line option that was given (not None) put over the file's."""
+    update: dict[str, Any] = {}
+    for name in OVERRIDES:
+        value = getattr(args, name, None)
+        if value is not None:
+            update[name] = Path(value).expanduser() if name in _PATH_FIELDS else value
+    return config.model_copy(update=update) if update else config
+
+
+def _read(where: Path) -> YamlDocument:
+    try:
+        return read_yaml(where)
+    except VoicecoachError as error:
+        raise ConfigError(str(error)) from None
+
+
+def _mapping(doc: YamlDocument) -> dict[str, Any]:
+    if doc.data is None:
+        return {}
+    if not isinstance(doc.data, dict):
+        raise ConfigError(str(doc.error((), "should be a mapping of settings, like `volume: 0.8`.")))
+    return doc.data
+
+
+def _resolved(config: Config, where: Path) -> Config:
+    """Relative paths in the file are relative to the file's folder."""
+    base = where.absolute().parent
+    update = {
+        name: base / value
+        for name in _PATH_FIELDS
+        if (value := getattr(config, name)) is not None and not value.is_absolute()
+    }
+    return config.model_copy(update=update) if update else config
+
+
+def _warn(sentence: str) -> str:
+    log.warning("%s", sentence)
+    return sentence
+
+
+# ---- `voicecoach config [check|show|path]` -----------------------------------------------------
+
+
+def config_command(args: argparse.Namespace) -> int:
+    """check: validate strictly (exit 1 on a problem); show: the settings in effect; path: the file."""
+    action = getattr(args, "action", None) or "show"
+    where, named = config_path(getattr(args, "config", None))
+    if action == "path":
+        print(where)
+        return 0
+    if action == "check":
+        config = check_config(where if named else None)
+        if not where.exists():
+            print(f"There is no config file at {where}, so the defaults apply.")
+        else:
+            print(f"{where}: valid.")
+        _check_routine(config, args, where)
+        return 0
+    if action == "show":
+        config, warning = load_config(where if named else None)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+        source = where if where.exists() else f"defaults (no file at {where})"
+        print(f"# voicecoach settings in effect, from {source}")
+        print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True), end="")
+        return 0
+    raise VoicecoachError(f"Unknown config action {action!r}; use check, show or path.")
+
+
+def _check_routine(config: Config, args: argparse.Namespace, where: Path) -> None:
+    """With a `routine:` set, it must name a routine in the routine file."""
+    if config.routine is None:
+        return
+    from voicecoach.cli import find_exercises
+    from voicecoach.loader import load
+
+    exercises = find_exercises(getattr(args, "exercises", None) or config.exercises)
+    known = load(exercises).routine_ids
+    if config.routine not in known:
+        problem = f"should be a routine in {exercises.name} ({', '.join(known)}), not {config.routine!r}."
+        raise ConfigError(str(_read(where).error(("routine",), problem)))
