@@ -61,6 +61,8 @@ def problem(details: dict[str, Any], path: FieldPath, field_names: Iterable[str]
         return f"{ctx.get('error', details['msg'])}, not {given!r}."
     if kind == "string_pattern_mismatch":
         return f"should be lower-case letters, digits and underscores (like knee_rolls), not {given!r}."
+    if kind == "finite_number":
+        return f"should be a finite number, not {given!r}."
     if kind == "too_short":
         return "should not be empty."
     if kind in _TYPE_NAMES:
