@@ -458,6 +458,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     try:
         db.row_factory = sqlite3.Row
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _check_version(db, path)  # before WAL mode rewrites the header of a file we must leave alone
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             log.warning("The history at %s is in %s journal mode, not WAL.", path, mode)
@@ -483,12 +484,16 @@ def _looks_corrupt(error: sqlite3.Error) -> bool:
     return any(w in text for w in ("malformed", "not a database", "corrupt"))
 
 
-def _migrate(db: sqlite3.Connection, path: Path) -> None:
+def _check_version(db: sqlite3.Connection, path: Path) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
         raise HistoryError(
             f"The history at {path} was written by a newer voicecoach (schema {version}); update voicecoach."
         )
+
+
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
     for target in range(version + 1, len(MIGRATIONS) + 1):
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -505,6 +510,9 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
 def _move_aside(path: Path, now: datetime) -> Path:
     stamp = now.strftime("%Y%m%dT%H%M%S")
     aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while aside.exists():
+        aside, n = path.with_name(f"{path.name}.corrupt-{stamp}-{n}"), n + 1
     try:
         for suffix in ("", "-wal", "-shm"):
             part = Path(f"{path}{suffix}")
