@@ -166,7 +166,8 @@ def _completed(state: _State, exercise: Exercise, numbers: Numbers, good_session
     good = state.good_sessions + 1
     if good < good_sessions_to_grow:
         more = good_sessions_to_grow - good
-        return _State(numbers, good_sessions=good, why=f"Completed {_times(good)} in a row; {more} more before a step up.")
+        done = "once" if good == 1 else f"{_times(good)} in a row"
+        return _State(numbers, good_sessions=good, why=f"Completed {done}; {more} more in a row before a step up.")
     grown, field = _step_up(numbers, exercise)
     if field is None:
         return _State(numbers, why="Completed again, at the top of the seed's range.")

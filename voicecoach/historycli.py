@@ -1,0 +1,184 @@
+"""`voicecoach history`: recent sessions, the streak, each exercise's numbers and pain flags, and a plot."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from voicecoach.errors import VoicecoachError
+from voicecoach.history import History, SessionSummary, default_path
+from voicecoach.loader import Library
+from voicecoach.progression import Adjustment
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `voicecoach history` (--exercises and --debug come from the common parent)."""
+    parser.add_argument("--history", metavar="FILE", help=f"the history file (default: {_shown_default()})")
+    parser.add_argument("--sessions", type=int, default=10, metavar="N", help="how many recent sessions to list (default 10)")
+    parser.add_argument("--restore", metavar="EXERCISE", action="append", default=[],
+                        help="bring back an exercise left out because it hurt; repeatable")
+    parser.add_argument("--plot", metavar="FILE.png", help="also draw sessions per week and skipped exercises")
+    parser.add_argument("--weeks", type=int, default=12, metavar="N", help="weeks to plot (default 12)")
+
+
+def _shown_default() -> str:
+    return "$XDG_DATA_HOME/voicecoach/history.sqlite3"
+
+
+def history_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Print the history (and draw it with --plot); --restore brings dropped exercises back first."""
+    import sys
+
+    out = out or sys.stdout
+    path = Path(args.history) if getattr(args, "history", None) else default_path()
+    if not path.exists() and not args.restore:
+        print(f"No history yet ({path}): it starts with your first session.", file=out)
+        return 0
+    library = _library(args)
+    exercises = library.content.exercises
+    with History.open(path) as history:
+        if history.recovered_from:
+            print(f"The history could not be read; it was moved to {history.recovered_from} and a new one started.", file=out)
+        for exercise_id in args.restore:
+            if exercise_id not in exercises:
+                raise VoicecoachError(f"{library.path.name} has no exercise called {exercise_id!r}.")
+            history.restore(exercise_id)
+            print(f"{exercises[exercise_id].name} is back; it starts gently and you'll be asked first.", file=out)
+        names = {exercise_id: exercise.name for exercise_id, exercise in exercises.items()}
+        print(history.summary_sentence(names=names), file=out)
+        _print_sessions(history.recent(args.sessions), names, out)
+        _print_exercises(history.adjustments(exercises), names, out)
+        if args.plot:
+            today = date.today()
+            weeks = weekly(history.sessions_since(_monday(today) - timedelta(weeks=args.weeks - 1)), today, args.weeks)
+            plot(weeks, Path(args.plot), names)
+            print(f"Plotted {args.weeks} weeks to {args.plot}.", file=out)
+    return 0
+
+
+def _library(args: argparse.Namespace) -> Library:
+    from voicecoach.cli import find_exercises  # the cli imports this module
+    from voicecoach.loader import load
+
+    return load(find_exercises(getattr(args, "exercises", None)))
+
+
+def _print_sessions(sessions: Sequence[SessionSummary], names: dict[str, str], out: TextIO) -> None:
+    print("\nRecent sessions:" if sessions else "\nNo sessions yet.", file=out)
+    for s in sessions:
+        minutes = f"{s.minutes:4.0f} min" if s.minutes is not None else "   — min"
+        if s.ended_at is None:
+            state = "  (unfinished)"
+        else:
+            state = "  (stopped)" if s.stopped else ""
+        line = f"  {s.started_at:%a %Y-%m-%d %H:%M}  {s.routine:<10} {minutes}  {len(s.done)} done"
+        if s.skipped:
+            hurt = set(s.hurt)
+            skipped = ", ".join(names.get(e, e) + (" (hurt)" if e in hurt else "") for e in s.skipped)
+            line += f", skipped {skipped}"
+        print(line + state, file=out)
+
+
+def _print_exercises(adjustments: dict[str, Adjustment], names: dict[str, str], out: TextIO) -> None:
+    if not adjustments:
+        return
+    print("\nNext time:", file=out)
+    width = max(len(names.get(e, e)) for e in adjustments)
+    for exercise_id, a in adjustments.items():
+        if a.dropped:
+            continue
+        flag = "  ASK FIRST" if a.ask_first else ""
+        print(f"  {names.get(exercise_id, exercise_id):<{width}}  {_numbers(a):<24} {a.why}{flag}", file=out)
+    dropped = [e for e, a in adjustments.items() if a.dropped]
+    if dropped:
+        print("\nLeft out because they hurt (bring one back with --restore EXERCISE):", file=out)
+        for exercise_id in dropped:
+            print(f"  {exercise_id}  ({names.get(exercise_id, exercise_id)}): {adjustments[exercise_id].why}", file=out)
+
+
+def _numbers(a: Adjustment) -> str:
+    text = f"{a.reps} reps"
+    if a.hold_seconds is not None:
+        text += f", hold {a.hold_seconds} s"
+    if a.hold_breaths is not None:
+        text += f", hold {a.hold_breaths} breath" + ("s" if a.hold_breaths != 1 else "")
+    if a.duration_seconds is not None:
+        text = f"{a.duration_seconds} s"
+    return text
+
+
+# ---- the plot ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Week:
+    """A week (Monday to Sunday): sessions with exercise done, and the exercises skipped."""
+
+    monday: date
+    sessions: int
+    skipped: dict[str, int]
+    hurt: int
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def weekly(sessions: Sequence[SessionSummary], today: date, weeks: int) -> list[Week]:
+    """The last `weeks` weeks up to `today`, oldest first, including empty ones."""
+    first = _monday(today) - timedelta(weeks=weeks - 1)
+    counts: dict[date, Counter[str]] = {first + timedelta(weeks=i): Counter() for i in range(weeks)}
+    done: Counter[date] = Counter()
+    hurt: Counter[date] = Counter()
+    for s in sessions:
+        monday = _monday(s.started_at.date())
+        if monday not in counts:
+            continue
+        done[monday] += bool(s.done)
+        counts[monday].update(s.skipped)
+        hurt[monday] += len(s.hurt)
+    return [Week(m, done[m], dict(counts[m]), hurt[m]) for m in counts]
+
+
+def plot(weeks: Sequence[Week], path: Path, names: dict[str, str] | None = None) -> None:
+    """Sessions per week above, skipped exercises per week (stacked by exercise) below, as a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise VoicecoachError("--plot needs matplotlib: pip install 'voicecoach[plot]'.") from None
+    names = names or {}
+    labels = [f"{w.monday:%d %b}" for w in weeks]
+    positions = range(len(weeks))
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(max(6.0, len(weeks) * 0.6), 6), sharex=True)
+    top.bar(positions, [w.sessions for w in weeks], color="#4c72b0")
+    top.set_ylabel("sessions")
+    top.set_title("Sessions per week")
+    exercises = sorted({e for w in weeks for e in w.skipped})
+    base = [0] * len(weeks)
+    for exercise_id in exercises:
+        heights = [w.skipped.get(exercise_id, 0) for w in weeks]
+        bottom.bar(positions, heights, bottom=base, label=names.get(exercise_id, exercise_id))
+        base = [b + h for b, h in zip(base, heights)]
+    bottom.set_ylabel("skips")
+    bottom.set_title("Skipped exercises per week")
+    if exercises:
+        bottom.legend(fontsize="small")
+    bottom.set_xticks(list(positions), labels, rotation=45, ha="right")
+    for axes in (top, bottom):
+        axes.yaxis.get_major_locator().set_params(integer=True)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    log.info("plotted %d weeks to %s", len(weeks), path)
