@@ -322,7 +322,8 @@ def test_config_show_prints_the_settings_in_effect(home: Path, capsys):
     code = config_command(argparse.Namespace(action="show", config=path, exercises=None))
     out, err = capsys.readouterr()
     assert code == 0
-    assert err == "warning: Using the default for volum: config.yaml:13: volum is not a known field; did you mean volume?\n"
+    assert err == ("warning: Using the default for volum: config.yaml:13: volum is not a known field; "
+                   "did you mean volume?\n")
     assert out.startswith(f"# voicecoach settings in effect, from {path}\n")
     shown = write(home / "shown", out)
     assert check_config(shown) == load_config(path)[0]
