@@ -26,7 +26,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -35,6 +35,13 @@ from voicecoach.errors import ConfigError, VoicecoachError
 from voicecoach.speak import MAX_RATE_WPM, MIN_RATE_WPM
 from voicecoach.yamlerrors import all_errors
 from voicecoach.yamlfile import YamlDocument, read_yaml
+
+if TYPE_CHECKING:
+    from voicecoach.bargein import GuardSettings
+    from voicecoach.hear.sphinx import SphinxOptions
+    from voicecoach.hear.vosk_engine import VoskOptions
+    from voicecoach.narration import Pace
+    from voicecoach.speak import VoiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -109,27 +116,27 @@ class Config(BaseModel):
 
     # ---- the settings objects of the parts that use them (imported lazily: some are heavy) ----
 
-    def voice_settings(self):
+    def voice_settings(self) -> VoiceSettings:
         from voicecoach.speak import VoiceSettings
 
         return VoiceSettings(voice=self.voice, rate_wpm=self.rate_wpm, volume=self.volume)
 
-    def sphinx_options(self):
+    def sphinx_options(self) -> SphinxOptions:
         from voicecoach.hear.sphinx import SphinxOptions
 
         return SphinxOptions(reject_below_llr=self.sphinx_reject_below_llr)
 
-    def vosk_options(self):
+    def vosk_options(self) -> VoskOptions:
         from voicecoach.hear.vosk_engine import VoskOptions
 
         return VoskOptions(min_confidence=self.vosk_min_confidence)
 
-    def guard_settings(self):
+    def guard_settings(self) -> GuardSettings:
         from voicecoach.bargein import GuardSettings
 
         return GuardSettings(tail_seconds=self.bargein_tail_seconds)
 
-    def pace(self):
+    def pace(self) -> Pace:
         from voicecoach.narration import Pace
 
         return Pace(breath_seconds=self.breath_seconds)
