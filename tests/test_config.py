@@ -327,3 +327,13 @@ def test_config_show_prints_the_settings_in_effect(home: Path, capsys):
     assert out.startswith(f"# voicecoach settings in effect, from {path}\n")
     shown = write(home / "shown", out)
     assert check_config(shown) == load_config(path)[0]
+
+
+def test_a_file_behind_a_locked_folder_gives_the_defaults(home: Path, monkeypatch: pytest.MonkeyPatch):
+    def refuse(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "exists", refuse)
+    where = home / "locked" / "config.yaml"
+    assert load_config(where) == (
+        Config(), f"Using the default settings: {where} cannot be read (Permission denied).")

@@ -182,6 +182,13 @@ def load_config(path: str | Path | None = None) -> tuple[Config, str | None]:
     Never raises for a bad file: see the module docstring for what falls back to the defaults.
     """
     where, named = config_path(path)
+    try:
+        return _load_leniently(where, named)
+    except OSError as error:  # e.g. a folder on the way that we may not enter
+        return Config(), _warn(f"Using the default settings: {where} cannot be read ({error.strerror}).")
+
+
+def _load_leniently(where: Path, named: bool) -> tuple[Config, str | None]:
     if not where.exists():
         if not named:
             log.debug("no config file at %s; using the defaults", where)
@@ -200,7 +207,7 @@ def load_config(path: str | Path | None = None) -> tuple[Config, str | None]:
     for _, sentence in problems[1:]:
         log.warning("%s", sentence)
     try:
-        config = _resolved(Config.model_validate({k: v for k, v in data.items() if k not in bad}), where)
+        config = _resolved(Config.model_validate({k: v for k, v in data.items() if str(k) not in bad}), where)
     except ValidationError:  # cannot happen with independent fields; stay safe regardless
         config = Config()
         bad = ["all settings"]
