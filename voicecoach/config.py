@@ -110,7 +110,7 @@ class Config(BaseModel):
     breath_seconds: Annotated[
         float, AfterValidator(_between(FASTEST_BREATH_SECONDS, SLOWEST_BREATH_SECONDS, " seconds"))
     ] = 6.0
-    # Files: the routine file (null: exercises.yaml as usual) and the history (null: its default place).
+    # Files: the routine file (null: exercises.yaml as usual) and the history file (null: its default).
     exercises: OptionalPath = None
     history: OptionalPath = None
 
