@@ -334,3 +334,37 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, monkeypatch: pytest
         assert unchanged._db.execute("PRAGMA user_version").fetchone()[0] == 1
         columns = [row[1] for row in unchanged._db.execute("PRAGMA table_info(sessions)")]
         assert "mood" not in columns and len(unchanged.recent(10)) == 5
+
+
+# ---- with the real coach -----------------------------------------------------------------------
+
+
+def _coach_session(said: dict[float, str]) -> tuple[SessionEnded, list[dict]]:
+    from voicecoach.coach import Coach
+    from voicecoach.commands import intent_for
+    from voicecoach.events import Command
+    from voicecoach.loop import EstimatedSpeaker, Timeline, VirtualClock, run
+    from voicecoach.narration import Pace
+
+    clock, timeline = VirtualClock(), Timeline()
+    for seconds, phrase in said.items():
+        intent = intent_for(phrase)
+        assert intent is not None
+        clock.schedule(seconds, Command(intent, phrase, seconds))
+    ended = run(Coach(LIBRARY, "short", Pace()), clock, EstimatedSpeaker(clock), timeline)
+    assert ended is not None
+    return ended, timeline.entries
+
+
+def test_the_coachs_own_records_make_a_pain_skip_and_a_gentler_plan(history: History) -> None:
+    _, entries = _coach_session({})
+    second = next(e for e in entries if e["kind"] == "state" and e.get("exercise") == LIBRARY.plan("short")[1].id)
+    for day in range(2):
+        ended, _ = _coach_session({second["t"] + 5.0: "skip"})
+        when = MONDAY + timedelta(days=day)
+        session = history.start_session("short", when)
+        history.end_session(session, ended, now=when)
+    (last,) = history.recent(1)
+    assert last.hurt == (second["exercise"],) and len(last.results) == len(LIBRARY.plan("short"))
+    plan = [p.id for p in apply(LIBRARY.plan("short"), history.adjustments(EXERCISES))]
+    assert second["exercise"] not in plan and plan == [p.id for p in LIBRARY.plan("short") if p.id != second["exercise"]]

@@ -160,3 +160,18 @@ def test_progression_does_no_io() -> None:
         for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
     }
     assert imported <= {"__future__", "logging", "collections", "dataclasses", "voicecoach"}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(EXERCISES))
+def test_every_exercise_stays_within_its_seed_ranges(exercise_id: str) -> None:
+    exercise = EXERCISES[exercise_id]
+    histories = [[COMPLETED] * n for n in range(0, 80, 7)]
+    histories += [[COMPLETED] * n + [PAIN] for n in range(0, 80, 7)] + [[PAIN, COMPLETED] * 20]
+    for attempts in histories:
+        numbers = replay(exercise_id, exercise, attempts).numbers
+        for field in ("reps", "hold_seconds", "hold_breaths", "duration_seconds"):
+            seed_range = getattr(exercise, field)
+            value = getattr(numbers, field)
+            assert (value is None) if seed_range is None else (value in seed_range), (field, value, seed_range)
+    top = replay(exercise_id, exercise, [COMPLETED] * 200).numbers
+    assert top.reps == exercise.reps.high
