@@ -256,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="DIR", help="Vosk model directory")
     p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
     p.add_argument("--output", metavar="DEVICE", help="speaker: name or index")
+    p.add_argument("--echo", choices=("auto", "livekit", "none"), default="auto",
+                   help="the echo canceller (auto: livekit's WebRTC AEC3 if it loads)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("devices", parents=[common], help="list microphones and speakers")

@@ -21,7 +21,7 @@ from voicecoach.errors import AudioError
 from voicecoach.events import Command, SpeechFinished
 from voicecoach.hear import SAMPLE_RATE, Heard, Recogniser
 from voicecoach.hear.echo import EchoCanceller
-from voicecoach.hear.reference import ReferenceTrack
+from voicecoach.hear.reference import EchoPresence, ReferenceTrack
 from voicecoach.loader import Library
 from voicecoach.loop import Announce, Clock, Entry, RealClock, Timeline, VirtualClock, run
 from voicecoach.simulate import Said
@@ -90,6 +90,8 @@ class Listener:
                  canceller: EchoCanceller | None = None, reference: ReferenceTrack | None = None):
         self.recogniser, self.guard, self.timeline, self.origin = recogniser, guard, timeline, origin
         self.canceller, self.reference = canceller, reference
+        self.echo = EchoPresence()
+        self._cancelling = False
         self._intents: frozenset[Intent] | None = None
         self.fed_seconds = 0.0  # audio fed to the recogniser so far
 
@@ -106,13 +108,19 @@ class Listener:
         """Commands heard in this chunk, stamped `now` (when they were recognised)."""
         if self.canceller is not None and self.reference is not None and pcm:
             played = self.reference.read(self.origin + self.fed_seconds, len(pcm) // 2)
-            pcm = self.canceller.process(pcm, played)
+            cleaned = self.canceller.process(pcm, played)  # always run, so it stays converged
+            if self.echo.update(pcm, played) != self._cancelling:
+                self._cancelling = self.echo.present
+                log.info("echo %s (correlation %.2f): %s", "found" if self._cancelling else "gone",
+                         self.echo.correlation, "cancelling it" if self._cancelling else "using the raw microphone")
+            if self._cancelling:
+                pcm = cleaned
         self.fed_seconds += len(pcm) / 2 / SAMPLE_RATE
         heard = self.recogniser.flush() if final else self.recogniser.feed(pcm)
         return [command for h in heard if (command := self._judge(h, now)) is not None]
 
     def _judge(self, heard: Heard, now: float) -> Command | None:
-        lag = self.canceller.delay_samples / SAMPLE_RATE if self.canceller is not None else 0.0
+        lag = self.canceller.delay_samples / SAMPLE_RATE if self._cancelling and self.canceller else 0.0
         start, end = self.origin + heard.start_seconds - lag, self.origin + heard.end_seconds - lag
         reason = self.guard.verdict(heard.intent, heard.phrase, start, end)
         if reason is not None:
@@ -216,7 +224,7 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
     reference = ReferenceTrack()
     speaker = SpokenOutput(synthesiser, output, clock, guard, virtual=False, reference=reference)
     coach = Coach(library, routine)
-    listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(), reference=reference)
+    listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(args.echo), reference=reference)
     stop = threading.Event()
     thread = threading.Thread(target=_listen, args=(microphone, listener, coach, clock, stop, args.input),
                               name="listener", daemon=True)

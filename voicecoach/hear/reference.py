@@ -65,3 +65,59 @@ class ReferenceTrack:
         if drop > 0:
             self._samples = self._samples[drop:]
             self._origin += drop
+
+
+class EchoPresence:
+    """Is the coach's own voice reaching the microphone at all? Then the echo canceller's output is
+    worth using; with no echo path (headphones, a virtual sound card) its suppressor only damages the
+    user's voice, so the raw microphone is better.
+
+    It correlates the 10 ms log-energy envelopes of the reference and the microphone over the last
+    few seconds in which the coach spoke, at lags of 0 to 400 ms; echo is present while the best
+    correlation stays above a threshold (with hysteresis)."""
+
+    FRAME = SAMPLE_RATE // 100
+    MAX_LAG_FRAMES = 40
+    WINDOW_FRAMES = 400
+
+    def __init__(self, on_above: float = 0.5, off_below: float = 0.3, active_dbfs: float = -50.0):
+        self.on_above, self.off_below, self.active_dbfs = on_above, off_below, active_dbfs
+        self.present = False
+        self.correlation = 0.0
+        self._mic: list[float] = []
+        self._ref: list[float] = []
+        self._carry = (b"", b"")
+
+    def update(self, mic: bytes, reference: bytes) -> bool:
+        """Take the next aligned chunks; returns whether echo is present now."""
+        mic, reference = self._carry[0] + mic, self._carry[1] + reference
+        whole = len(mic) // (2 * self.FRAME) * 2 * self.FRAME
+        self._carry = (mic[whole:], reference[whole:])
+        for start in range(0, whole, 2 * self.FRAME):
+            self._mic.append(_level_db(mic[start : start + 2 * self.FRAME]))
+            self._ref.append(_level_db(reference[start : start + 2 * self.FRAME]))
+        keep = self.WINDOW_FRAMES + self.MAX_LAG_FRAMES
+        self._mic, self._ref = self._mic[-keep:], self._ref[-keep:]
+        self._decide()
+        return self.present
+
+    def _decide(self) -> None:
+        ref = np.array(self._ref)
+        if (ref > self.active_dbfs).sum() < 100:  # under a second of the coach speaking: keep the verdict
+            return
+        mic = np.array(self._mic)
+        best = 0.0
+        for lag in range(0, min(self.MAX_LAG_FRAMES, len(mic) - 50) + 1, 2):
+            a, b = ref[: len(ref) - lag], mic[lag:]
+            if a.std() > 0.01 and b.std() > 0.01:  # a flat envelope (digital silence) says nothing
+                best = max(best, float(np.corrcoef(a, b)[0, 1]))
+        self.correlation = best
+        if best > self.on_above:
+            self.present = True
+        elif best < self.off_below:
+            self.present = False
+
+
+def _level_db(pcm: bytes) -> float:
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+    return 10 * np.log10(np.mean(samples**2) / 32768.0**2 + 1e-10)

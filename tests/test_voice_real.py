@@ -1,0 +1,137 @@
+"""The speech path with every part real: PocketSphinx, espeak-ng, and PortAudio streams on a virtual
+sound card. Speech comes from flite (generated here) and from real recordings in ../shared/corpus."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soxr
+
+from voicecoach.hear import SAMPLE_RATE
+from voicecoach.loader import load
+from voicecoach.voice import simulate_from_wav
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+LIBRARY = load(REPO / "exercises.yaml")
+USER_RMS = 3000.0  # a voice at a comfortable level for a USB microphone
+
+pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed (scripts/setup.sh --test)")
+
+
+def read_16k(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as wav:
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float32)
+        rate = wav.getframerate()
+    return soxr.resample(samples, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else samples
+
+
+def flite(text: str, tmp_path: Path, voice: str = "slt") -> np.ndarray:
+    path = tmp_path / f"flite-{voice}-{text.replace(' ', '_')}.wav"
+    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True)
+    return read_16k(path)
+
+
+def track(tmp_path: Path, seconds: float, placed: list[tuple[float, np.ndarray]], name: str = "mic.wav") -> Path:
+    """A microphone track: faint noise, with each clip at its time and a speaking level."""
+    length = max([round(seconds * SAMPLE_RATE)] + [round(at * SAMPLE_RATE) + len(clip) for at, clip in placed])
+    mix = np.random.default_rng(7).normal(0, 20, length).astype(np.float32)
+    for at, clip in placed:
+        loud = clip[np.abs(clip) > 100]
+        start = round(at * SAMPLE_RATE)
+        mix[start : start + len(clip)] += clip * (USER_RMS / np.sqrt(np.mean(loud**2)))
+    path = tmp_path / name
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(SAMPLE_RATE)
+        out.writeframes(np.clip(mix, -32768, 32767).astype("<i2").tobytes())
+    return path
+
+
+def heard(entries: list[dict]) -> list[tuple[float, str]]:
+    return [(e["t"], e["intent"]) for e in entries if e["kind"] == "heard"]
+
+
+@pytest.fixture(scope="module")
+def synthesiser(tmp_path_factory):
+    from voicecoach.speak.tts import PyttsxSynthesiser
+
+    return PyttsxSynthesiser(cache_dir=tmp_path_factory.mktemp("speech-cache"))
+
+
+def test_spoken_commands_are_acted_on_at_the_right_moment(tmp_path, synthesiser):
+    said = [(44.0, "pause"), (60.0, "continue"), (95.0, "stop the session")]
+    clips = [(at, flite(text, tmp_path)) for at, text in said]
+    mic = track(tmp_path, 100.0, clips)
+    entries = simulate_from_wav(LIBRARY, "short", mic, engine="pocketsphinx", synthesiser=synthesiser).entries
+    got = heard(entries)
+    assert [intent for _, intent in got] == ["pause", "resume", "stop"]
+    for (t, _), (at, clip) in zip(got, clips):
+        spoken_end = at + len(clip) / SAMPLE_RATE
+        assert spoken_end - 0.2 <= t <= spoken_end + 1.0, "acted on within a second of the word's end"
+    end = [e for e in entries if e["kind"] == "end"][0]
+    assert end["stopped"] and end["t"] == pytest.approx(got[-1][0])
+
+
+def test_real_voices_stop_the_session_and_real_non_commands_do_not(tmp_path, synthesiser):
+    if not CORPUS.is_dir():
+        pytest.skip("the corpus is not beside the repository")
+    others = sorted((CORPUS / "other" / "sc_nontarget_words").glob("*/*.wav"))[::40][:6]
+    stops = sorted((CORPUS / "commands" / "stop").glob("sc2test__*.wav"))[:6]
+    placed = [(5.0 + 6 * i, read_16k(p)) for i, p in enumerate(others)]
+    placed += [(45.0 + 5 * i, read_16k(p)) for i, p in enumerate(stops)]
+    mic = track(tmp_path, 80.0, placed)
+    entries = simulate_from_wav(LIBRARY, "short", mic, engine="pocketsphinx", synthesiser=synthesiser).entries
+    got = heard(entries)
+    assert got and got[0][1] == "stop" and got[0][0] > 45.0, f"no command before the first real stop: {got}"
+    assert [e for e in entries if e["kind"] == "end"][0]["stopped"]
+
+
+# ---- real PortAudio streams on the virtual sound card ------------------------------------------
+
+
+def test_run_coaches_by_voice_through_real_audio_streams(tmp_path, soundcard):
+    start = track(tmp_path, 1.5, [(0.2, flite("start", tmp_path))], "start.wav")
+    stop = track(tmp_path, 1.5, [(0.2, flite("stop", tmp_path))], "stop.wav")
+    env = {**soundcard.env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with soundcard.capture() as played:
+        coach = subprocess.Popen(
+            [sys.executable, "-m", "voicecoach", "run", "--routine", "short", "--engine", "pocketsphinx"],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        try:
+            time.sleep(8.0)  # starting up and the greeting
+            soundcard.inject(start).wait(timeout=10)
+            time.sleep(6.0)  # the coach has begun talking
+            soundcard.inject(stop).wait(timeout=10)
+            output, _ = coach.communicate(timeout=30)
+        finally:
+            coach.kill()
+    assert coach.returncode == 0, output
+    assert "coach  Ready. Say start to begin the short routine." in output
+    assert 'user   "start" (start' in output and 'user   "stop" (stop' in output
+    assert "coach  Let's do the short routine." in output
+    assert "coach  Stopping here. You did no exercises, in less than a minute." in output
+    span = played.sound_span_seconds()
+    assert span is not None and span[1] - span[0] > 5.0, "the coach was heard on the speaker"
+
+
+def test_the_coachs_own_voice_leaking_into_the_microphone_triggers_nothing(tmp_path, synthesiser):
+    quiet = track(tmp_path, 400.0, [])
+    entries = simulate_from_wav(LIBRARY, "short", quiet, engine="pocketsphinx", synthesiser=synthesiser,
+                                room_echo_db=-10.0).entries
+    assert [e for e in entries if e["kind"] in ("heard", "ignored")] == []
+    assert [e for e in entries if e["kind"] == "end"][0]["stopped"] is False
+
+
+def test_without_echo_cancelling_the_same_room_makes_the_coach_hear_itself(tmp_path, synthesiser):
+    quiet = track(tmp_path, 120.0, [])
+    entries = simulate_from_wav(LIBRARY, "short", quiet, engine="pocketsphinx", synthesiser=synthesiser,
+                                room_echo_db=-10.0, echo="none").entries
+    assert [e for e in entries if e["kind"] in ("heard", "ignored")], "the leak is real enough to matter"
