@@ -272,6 +272,20 @@ def test_a_truncated_file_is_moved_aside_and_a_fresh_history_started(
         assert again.recovered_from is None and len(again.recent(10)) == 1
 
 
+def test_a_damaged_page_that_opening_alone_would_miss_is_found_by_the_quick_check(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    _filled(path)
+    data = bytearray(path.read_bytes())
+    page_size = 4096
+    data[3 * page_size : 3 * page_size + 16] = b"\xff" * 16  # the b-tree header of page 4
+    path.write_bytes(bytes(data))
+    with sqlite3.connect(path) as db:  # the damage is not in the sessions table: it still reads
+        assert db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 5
+        assert db.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+    with History.open(path, now=MONDAY) as fresh:
+        assert fresh.recovered_from is not None and fresh.recent(10) == []
+
+
 def test_a_file_that_is_not_a_database_is_moved_aside_with_its_wal(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     path.write_bytes(b"this is not a database, it is a shopping list\n" * 100)
