@@ -86,3 +86,25 @@ def test_the_console_entry_point_runs_as_a_module():
     assert result.returncode == 0, result.stderr
     last = json.loads(result.stdout.splitlines()[-2])
     assert last["kind"] == "end" and last["routine"] == "gentle" and not last["stopped"]
+
+
+def test_the_settings_file_paces_the_breathing_and_a_bad_value_only_warns(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text("breath_seconds: 10\nvolume: loud\n")
+    assert main(["simulate", "--routine", "gentle", "--json", "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: " in captured.err and "volume" in captured.err
+    says = [json.loads(line) for line in captured.out.splitlines()]
+    says = [(e["t"], e["text"]) for e in says if e["kind"] == "say"]
+    breath_in = next(t for t, text in says if text == "Breathe in…")
+    breath_out = next(t for t, text in says if text.startswith("and out.") and t > breath_in)
+    assert breath_out - breath_in == 4.0  # 40 % of the ten-second breath the file asks for
+
+
+def test_options_on_the_command_line_win_over_the_settings_file(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text("routine: gentle\n")
+    assert main(["simulate", "--json", "--config", str(config)]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-2])["routine"] == "gentle"
+    assert main(["simulate", "--json", "--config", str(config), "--routine", "short"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-2])["routine"] == "short"

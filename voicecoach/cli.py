@@ -130,30 +130,30 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     library = _library(args)
     said = [parse_say(text) for text in args.say]
-    routine = args.routine or library.routine_ids[0]
+    routine = _routine(args, library)
     if args.mic:
-        from voicecoach.voice import simulate_from_wav
+        from voicecoach.voice import open_configured_recogniser, simulate_from_wav
 
-        simulate_from_wav(library, routine, Path(args.mic), said, show=_printer(args.json), engine=args.engine,
-                          model=Path(args.model) if args.model else None,
+        simulate_from_wav(library, routine, Path(args.mic), said, show=_printer(args.json),
+                          recogniser=open_configured_recogniser(args.settings),
                           speaker_out=Path(args.speaker_out) if args.speaker_out else None,
-                          echo=args.echo, room_echo_db=args.room_echo_db)
+                          echo=args.echo, room_echo_db=args.room_echo_db, settings=args.settings)
         return 0
-    simulate(library, routine, said, Timeline(_printer(args.json)))
+    simulate(library, routine, said, Timeline(_printer(args.json)), pace=args.settings.pace())
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     library = _library(args)
-    routine = args.routine or library.routine_ids[0]
+    routine = _routine(args, library)
     if args.text:
-        return run_text(library, routine)
+        return run_text(library, routine, pace=args.settings.pace())
     from voicecoach.voice import run_voice
 
     return run_voice(library, routine, args)
 
 
-def run_text(library: Library, routine_id: str, lines=None, out=None) -> int:
+def run_text(library: Library, routine_id: str, lines=None, out=None, pace=None) -> int:
     """Real time in a terminal: narration printed, commands typed (the same phrases as spoken ones)."""
     from voicecoach.coach import Coach
     from voicecoach.commands import Intent, intent_for, normalise
@@ -177,8 +177,14 @@ def run_text(library: Library, routine_id: str, lines=None, out=None) -> int:
           file=out, flush=True)
     threading.Thread(target=read, name="stdin", daemon=True).start()
     timeline = Timeline(_printer(False, out))
-    run(Coach(library, routine_id), clock, EstimatedSpeaker(clock), timeline)
+    run(Coach(library, routine_id, pace) if pace else Coach(library, routine_id), clock, EstimatedSpeaker(clock), timeline)
     return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from voicecoach.config import config_command
+
+    return config_command(args)
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -209,8 +215,23 @@ def cmd_download_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace):
+    """The settings file (lenient: a bad one warns and falls back), with the options given on top."""
+    from voicecoach.config import apply_args, load_config
+
+    settings, warning = load_config(args.config)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return apply_args(settings, args), warning
+
+
 def _library(args: argparse.Namespace) -> Library:
-    return load(find_exercises(args.exercises))
+    exercises = args.settings.exercises
+    return load(find_exercises(str(exercises) if exercises else None))
+
+
+def _routine(args: argparse.Namespace, library: Library) -> str:
+    return args.settings.routine or library.routine_ids[0]
 
 
 # ---- argument parsing -------------------------------------------------------------------------
@@ -222,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--exercises", metavar="FILE", help="the routine file (default: ./exercises.yaml)")
     common.add_argument("--debug", action="store_true", help="log details and show tracebacks")
+    common.add_argument("--config", metavar="FILE",
+                        help="the settings file (default: ~/.config/voicecoach/config.yaml or $VOICECOACH_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("check", parents=[common], help="validate a routine file")
@@ -241,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--mic", metavar="IN.wav", help="a microphone recording to hear commands from")
     p.add_argument("--speaker-out", metavar="OUT.wav", help="with --mic: write what the coach said")
-    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto")
+    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech recogniser (default: auto)")
     p.add_argument("--model", metavar="DIR", help="Vosk model directory")
     p.add_argument("--echo", choices=("auto", "livekit", "none"), default="auto",
                    help="with --mic: the echo canceller (auto: livekit's WebRTC AEC3 if it loads)")
@@ -252,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="coach a routine in real time")
     p.add_argument("--routine", metavar="NAME", help="routine id (default: the first in the file)")
     p.add_argument("--text", action="store_true", help="print the narration and type commands")
-    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto")
+    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech recogniser (default: auto)")
     p.add_argument("--model", metavar="DIR", help="Vosk model directory")
     p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
     p.add_argument("--output", metavar="DEVICE", help="speaker: name or index")
@@ -260,12 +283,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the echo canceller (auto: livekit's WebRTC AEC3 if it loads)")
     p.set_defaults(func=cmd_run)
 
+    from voicecoach.historycli import add_arguments as add_history_arguments, history_command
+
+    p = sub.add_parser("history", parents=[common], help="recent sessions, streak, progress and pain")
+    add_history_arguments(p)
+    p.set_defaults(func=history_command)
+
+    p = sub.add_parser("config", parents=[common], help="check, show or locate the settings file")
+    p.add_argument("action", nargs="?", choices=("check", "show", "path"), default="show")
+    p.set_defaults(func=cmd_config)
+
     p = sub.add_parser("devices", parents=[common], help="list microphones and speakers")
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("mic-test", parents=[common], help="show the microphone level and what is heard")
     p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
-    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto")
+    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech recogniser (default: auto)")
     p.add_argument("--model", metavar="DIR", help="Vosk model directory")
     p.add_argument("--seconds", type=float, default=30.0, help="how long to listen (default 30)")
     p.set_defaults(func=cmd_mic_test)
@@ -283,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.func is not cmd_config:
+            args.settings, args.settings_warning = _settings(args)
         return args.func(args)
     except VoicecoachError as error:
         if args.debug:

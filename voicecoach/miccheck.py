@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import TextIO
 
 from voicecoach.hear import SAMPLE_RATE
@@ -22,11 +21,12 @@ def level_bar(dbfs: float, width: int = BAR_WIDTH) -> str:
 
 def mic_test(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     from voicecoach.audio.microphone import Microphone
-    from voicecoach.hear.engines import open_recogniser
     from voicecoach.hear.segmenter import level_dbfs
 
-    recogniser = open_recogniser(args.engine, Path(args.model) if args.model else None)
-    with Microphone(args.input) as microphone:
+    from voicecoach.voice import open_configured_recogniser
+
+    recogniser = open_configured_recogniser(args.settings)
+    with Microphone(args.settings.input) as microphone:
         print(f"Listening on {microphone.device.name} at {microphone.device_rate} Hz with {recogniser.name} "
               f"for {args.seconds:.0f} s. Say a command, e.g. pause. Ctrl-C ends.", file=out, flush=True)
         started, window, loudest = time.monotonic(), b"", QUIET_DBFS

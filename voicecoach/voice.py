@@ -16,6 +16,7 @@ from pathlib import Path
 from voicecoach.audio import AudioInput, AudioOutput
 from voicecoach.bargein import EchoGuard
 from voicecoach.coach import Coach
+from voicecoach.config import Config
 from voicecoach.commands import Intent
 from voicecoach.errors import AudioError
 from voicecoach.events import Command, SpeechFinished
@@ -136,7 +137,7 @@ def simulate_from_wav(
     library: Library, routine: str, wav: Path, said: list[Said] = (), *, show: Callable[[Entry], None] | None = None,
     engine: str = "auto", model: Path | None = None, speaker_out: Path | None = None,
     recogniser: Recogniser | None = None, synthesiser: Synthesiser | None = None,
-    echo: str = "auto", room_echo_db: float | None = None,
+    echo: str = "auto", room_echo_db: float | None = None, settings: Config | None = None,
 ) -> Timeline:
     """`voicecoach simulate --mic IN.wav`: the real recogniser and synthesiser, a clock that follows
     the audio; when the recording ends the session goes on in virtual time until it finishes.
@@ -153,13 +154,14 @@ def simulate_from_wav(
     clock = VirtualClock()
     for s in said:
         clock.schedule(s.seconds, Command(s.intent, s.phrase, s.seconds))
-    guard = EchoGuard()
+    settings = settings or Config()
+    guard = EchoGuard(settings.guard_settings())
     timeline = Timeline(show)
     recording = RecordingSpeaker(clock=clock.now)
     reference = ReferenceTrack()
-    speaker = SpokenOutput(synthesiser or PyttsxSynthesiser(), recording, clock, guard, virtual=True,
-                           reference=reference)
-    coach = Coach(library, routine)
+    speaker = SpokenOutput(synthesiser or PyttsxSynthesiser(settings.voice_settings()), recording, clock, guard,
+                           virtual=True, reference=reference)
+    coach = Coach(library, routine, settings.pace())
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(echo), reference=reference)
     room = _Room(reference, room_echo_db) if room_echo_db is not None else None
     ended = run(coach, clock, speaker, timeline, start=True, until=0.0)
@@ -204,6 +206,18 @@ def _act_on(commands: list[Command], coach: Coach, clock: VirtualClock, speaker:
     return run(coach, clock, speaker, timeline, start=False, until=clock.now()) if commands else None
 
 
+def open_configured_recogniser(settings: Config) -> Recogniser:
+    """The recogniser the settings ask for, with their thresholds."""
+    from voicecoach.hear.engines import open_recogniser
+
+    options = {
+        "pocketsphinx": {"reject_below_llr": settings.sphinx_reject_below_llr},
+        "vosk": {"min_confidence": settings.vosk_min_confidence},
+    }
+    chosen = options.get(settings.engine, options["pocketsphinx"] | options["vosk"])  # auto: both, each takes its own
+    return open_recogniser(settings.engine, settings.model, **chosen)
+
+
 def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
     """`voicecoach run`: greet, wait for "start", coach the routine by voice, then exit."""
     from voicecoach.audio.microphone import Microphone
@@ -213,20 +227,21 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
     from voicecoach.hear.engines import open_recogniser
     from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
 
-    output = Speaker(args.output)  # no device: one sentence suggesting --text, before anything slow
-    microphone = Microphone(args.input)
-    recogniser = open_recogniser(args.engine, Path(args.model) if args.model else None)
-    synthesiser = PyttsxSynthesiser()
+    settings: Config = args.settings
+    output = Speaker(settings.output)  # no device: one sentence suggesting --text, before anything slow
+    microphone = Microphone(settings.input)
+    recogniser = open_configured_recogniser(settings)
+    synthesiser = PyttsxSynthesiser(settings.voice_settings())
     synthesiser.prerender(COUNTS + BREATHING_CUES)
     clock = RealClock()
-    guard = EchoGuard()
+    guard = EchoGuard(settings.guard_settings())
     timeline = Timeline(lambda entry: print(describe(entry), flush=True))
     reference = ReferenceTrack()
     speaker = SpokenOutput(synthesiser, output, clock, guard, virtual=False, reference=reference)
-    coach = Coach(library, routine)
+    coach = Coach(library, routine, settings.pace())
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(args.echo), reference=reference)
     stop = threading.Event()
-    thread = threading.Thread(target=_listen, args=(microphone, listener, coach, clock, stop, args.input),
+    thread = threading.Thread(target=_listen, args=(microphone, listener, coach, clock, stop, settings.input),
                               name="listener", daemon=True)
     routine_name = library.routine(routine).name.lower()
     clock.post(lambda now: Announce(f"Ready. Say start to begin the {routine_name}.", now))
