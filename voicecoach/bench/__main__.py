@@ -1,0 +1,7 @@
+"""`python -m voicecoach.bench`."""
+
+import sys
+
+from voicecoach.bench import main
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,141 @@
+"""One measurement of one system, run in a subprocess of its own so its CPU and memory are its own."""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voicecoach.commands import Intent
+from voicecoach.hear import SAMPLE_RATE, Recogniser
+
+from voicecoach.bench import measure, selftrigger, stream
+from voicecoach.bench.corpus import Clip, read_wav
+from voicecoach.bench.synth import read_narration
+
+log = logging.getLogger(__name__)
+
+SYSTEMS = ("coach", "peer")
+KINDS = ("real", "synthetic", "noise", "false_accept", "speech", "self")
+
+
+@dataclass(frozen=True)
+class Task:
+    """What one worker measures. Clips are packed as (path, label, intent value or "")."""
+
+    system: str
+    kinds: tuple[str, ...]
+    seed: int
+    engine: str = "auto"
+    model: str = ""
+    clips: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)  # kind -> clips
+    noises: tuple[tuple[str, str], ...] = ()  # (name, path)
+    snrs_db: tuple[float, ...] = ()
+    files: tuple[str, ...] = ()  # continuous speech
+    narration: tuple[str, str] = ("", "")  # (wav, sentences json)
+    voice_dbfs: float = -26.0
+
+    @staticmethod
+    def pack(clips: list[Clip]) -> tuple[tuple[str, str, str], ...]:
+        return tuple((c.path, c.label, c.intent.value if c.intent else "") for c in clips)
+
+    def unpacked(self, kind: str) -> list[Clip]:
+        return [Clip(p, label, Intent(i) if i else None) for p, label, i in self.clips.get(kind, ())]
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self)))
+
+    @classmethod
+    def load(cls, path: Path) -> Task:
+        data = json.loads(path.read_text())
+        data["clips"] = {kind: tuple(tuple(c) for c in clips) for kind, clips in data["clips"].items()}
+        data["noises"] = tuple(tuple(n) for n in data["noises"])
+        for name in ("kinds", "snrs_db", "files", "narration"):
+            data[name] = tuple(data[name])
+        return cls(**data)
+
+
+def open_system(task: Task) -> Recogniser:
+    if task.system == "peer":
+        from voicecoach.bench.peer import NaivePeer
+
+        return NaivePeer()
+    from voicecoach.hear.engines import open_recogniser
+
+    return open_recogniser(task.engine, Path(task.model) if task.model else None)
+
+
+def execute(task: Task) -> dict[str, Any]:
+    """Run the task's measurements; each kind's per-clip outcomes (or hits), the cost and peak memory."""
+    recogniser = open_system(task)
+    cost = measure.Cost()
+    result: dict[str, Any] = {"system": task.system, "recogniser": recogniser.name}
+    for kind in task.kinds:
+        rng = np.random.default_rng([task.seed, SYSTEMS.index(task.system), KINDS.index(kind), len(task.files)])
+        if kind in ("real", "synthetic", "false_accept"):
+            result[kind] = _clips(recogniser, task.unpacked(kind), rng, cost)
+        elif kind == "noise":
+            clips = task.unpacked(kind)
+            result[kind] = {
+                name: {f"{snr:g}": _clips(recogniser, clips, rng, cost, read_wav(path), snr) for snr in task.snrs_db}
+                for name, path in task.noises
+            }
+        elif kind == "speech":
+            result[kind] = _speech(recogniser, [Path(f) for f in task.files], rng, cost)
+        elif kind == "self":
+            result[kind] = _self(recogniser, task, rng, cost)
+    result["cpu_seconds"], result["audio_seconds"] = cost.cpu_seconds, cost.audio_seconds
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _clips(recogniser: Recogniser, clips: list[Clip], rng: np.random.Generator, cost: measure.Cost,
+           noise: np.ndarray | None = None, snr_db: float | None = None) -> list[dict[str, Any]]:
+    pcm, placed = stream.build([read_wav(c.path) for c in clips], rng, noise, snr_db)
+    events = measure.run(recogniser, pcm, rng, cost)
+    outcomes = measure.score(events, placed, [c.intent for c in clips])
+    return [
+        {"label": c.label, "path": c.path, "accepted": o.accepted, "heard": list(o.heard), "latency_ms": o.latency_ms}
+        for c, o in zip(clips, outcomes)
+    ]
+
+
+def _speech(recogniser: Recogniser, files: list[Path], rng: np.random.Generator, cost: measure.Cost) -> dict[str, Any]:
+    """All the files end to end, each after a short gap; every command heard, with its file and time."""
+    recordings = [read_wav(f) for f in files]
+    pcm, placed = stream.build(recordings, rng, gap_seconds=0.5)
+    events = measure.run(recogniser, pcm, rng, cost)
+    hits = []
+    for event in events:
+        into = [p for p in placed if p.start_seconds <= event.heard.start_seconds < p.end_seconds + 0.5]
+        where = into[0] if into else placed[-1]
+        hits.append({
+            "file": str(files[where.index]), "at_seconds": round(event.heard.start_seconds - where.start_seconds, 2),
+            "phrase": event.heard.phrase, "intent": event.heard.intent.value,
+        })
+    return {"seconds": len(pcm) / SAMPLE_RATE, "hits": hits}
+
+
+def _self(recogniser: Recogniser, task: Task, rng: np.random.Generator, cost: measure.Cost) -> dict[str, Any]:
+    wav, sentences_json = (Path(p) for p in task.narration)
+    sentences = read_narration(sentences_json)
+    scene = selftrigger.scene(read_wav(wav), task.voice_dbfs, rng)
+
+    def listed(events: list[measure.Event]) -> list[dict[str, Any]]:
+        return [{
+            "at_seconds": round(e.heard.start_seconds, 2), "phrase": e.heard.phrase, "intent": e.heard.intent.value,
+            "ignored_because": e.reason, "coach_saying": selftrigger.playing(sentences, e.heard.start_seconds),
+        } for e in events]
+
+    result: dict[str, Any] = {"seconds": len(scene.mic) / SAMPLE_RATE, "sentences": len(sentences),
+                              "echo_dbfs": round(scene.echo_dbfs, 1)}
+    if task.system == "coach":
+        result["with_canceller"] = listed(selftrigger.listen(recogniser, scene, sentences, rng, cost, cancel=True))
+        result["canceller"] = selftrigger.canceller_name()
+    result["without_canceller"] = listed(selftrigger.listen(recogniser, scene, sentences, rng, cost, cancel=False))
+    return result
