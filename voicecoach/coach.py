@@ -11,6 +11,9 @@ A session is a list of segments (the intro, one per exercise, the closing), each
           `next_deadline` tells the caller when to wake the coach with a Tick.
   paused  everything is frozen at the beat it was in. "resume" says a short re-cue and plays that
           beat again, so a hold carries on at the count where it stopped.
+  asking  a question waits for yes, skip or no: before an exercise that hurt last time ("Try them
+          gently, or skip?"), or when an interrupted session can be resumed ("Carry on?").
+          Unanswered, it is asked once more, then the safe choice is taken.
 
 Every command is looked up in TRANSITIONS[state]; a command with no entry there gets a short
 spoken answer from REFUSALS ("Already paused."), never an exception. Answers given while active
@@ -22,28 +25,37 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from voicecoach import words
-from voicecoach.commands import Intent, spoken_name
+from voicecoach.answers import help_text, status_text, summary_text
+from voicecoach.commands import Intent, routine_named
 from voicecoach.events import (
-    Action, Command, Event, ExerciseEnded, ExerciseRecord, PlayCue, Say, SessionEnded,
-    SpeechFinished, StateChanged, StopSpeaking,
+    Action, Command, Event, ExerciseEnded, ExerciseRecord, PlayCue, ResumeDeclined, Say, SessionEnded,
+    SessionStarted, SpeechFinished, StateChanged, StopSpeaking,
 )
-from voicecoach.loader import Library
+from voicecoach.loader import Library, PlannedExercise
 from voicecoach.narration import SUMMARY, Beat, Pace, Segment, beat_seconds, compile_session, speech_seconds
 
-IDLE, ACTIVE, PAUSED = "idle", "active", "paused"
+IDLE, ACTIVE, PAUSED, ASKING = "idle", "active", "paused", "asking"
+ANSWER_SECONDS = 20.0  # how long a question waits before it is asked again, then answered safely
 BACK_AGAIN_SECONDS = 10.0  # "back" said twice within this long goes to the previous exercise
 
 TRANSITIONS: dict[str, dict[Intent, str]] = {
-    IDLE: {Intent.START: "begin", Intent.RESUME: "begin", Intent.HELP: "help", Intent.STATUS: "status"},
+    IDLE: {
+        Intent.START: "begin", Intent.RESUME: "begin", Intent.HELP: "help", Intent.STATUS: "status",
+        Intent.PROGRESS: "progress",
+    },
     ACTIVE: {
         Intent.PAUSE: "pause", Intent.SKIP: "skip", Intent.NEXT: "next", Intent.BACK: "back",
         Intent.REPEAT: "repeat", Intent.STOP: "stop", Intent.HELP: "help", Intent.STATUS: "status",
-        Intent.SLOWER: "slower", Intent.FASTER: "faster",
+        Intent.SLOWER: "slower", Intent.FASTER: "faster", Intent.PROGRESS: "progress",
     },
     PAUSED: {
         Intent.RESUME: "resume", Intent.START: "resume", Intent.SKIP: "skip", Intent.NEXT: "next",
         Intent.BACK: "back", Intent.REPEAT: "repeat", Intent.STOP: "stop", Intent.HELP: "help",
-        Intent.STATUS: "status", Intent.SLOWER: "slower", Intent.FASTER: "faster",
+        Intent.STATUS: "status", Intent.SLOWER: "slower", Intent.FASTER: "faster", Intent.PROGRESS: "progress",
+    },
+    ASKING: {
+        Intent.YES: "yes", Intent.RESUME: "yes", Intent.NO: "no", Intent.SKIP: "no", Intent.START: "start_over",
+        Intent.STOP: "stop", Intent.REPEAT: "ask_again", Intent.HELP: "help", Intent.PAUSE: "pause_question",
     },
 }
 REFUSALS: dict[str, dict[Intent | None, str]] = {
@@ -58,20 +70,26 @@ REFUSALS: dict[str, dict[Intent | None, str]] = {
         None: "There's no question right now.",
     },
     PAUSED: {Intent.PAUSE: "Already paused.", None: "We're paused. Say resume to carry on."},
+    ASKING: {None: "Please answer yes or no."},
 }
 ALL_COMMANDS = frozenset(Intent) - {Intent.YES, Intent.NO}
-HELP_GLOSS = {Intent.SKIP: "skip, if it hurts", Intent.BACK: "back, to start an exercise again"}
+NO_PROGRESS_YET = "I have no record of your sessions yet."
 
 
 class Coach:
     """One user's coach. Feed it events with `handle`; wake it at `next_deadline`."""
 
-    def __init__(self, library: Library, routine_id: str, pace: Pace = Pace()):
+    def __init__(self, library: Library, routine_id: str, pace: Pace = Pace(),
+                 plans: dict[str, list[PlannedExercise]] | None = None):
         library.routine(routine_id)  # an unknown routine fails here, before anything starts
         self.library = library
         self.routine_id = routine_id
         self.pace = pace
+        self.plans = plans or {}  # routine id -> the numbers for this session (progression), if not the file's
+        self.progress_sentence = NO_PROGRESS_YET  # what "how am I doing" answers; the session layer keeps it current
         self.state = IDLE
+        self._question: tuple = ()
+        self._phrase = ""
         self._segments: list[Segment] = []
         self._seg = 0
         self._next = 0  # index of the segment beat to play next
@@ -90,6 +108,9 @@ class Coach:
         self._last_back_at = float("-inf")
         self._reported: StateChanged | None = None
         self._now = float("-inf")
+        self._question_text = ""
+        self._asked_again = False
+        self._answer_by = 0.0
 
     # ---- the interface ------------------------------------------------------------------------
 
@@ -98,7 +119,10 @@ class Coach:
         out: list[Action] = []
         now = self._now = max(event.now, self._now)  # time never runs backwards, whoever stamped the event
         if isinstance(event, Command):
+            self._phrase = event.phrase
             self._command(event.intent, now, out)
+        elif self.state == ASKING and now >= self._answer_by:
+            self._unanswered(now, out)
         elif isinstance(event, SpeechFinished) and event.utterance == self._waiting_on:
             self._speech_done_at = now
         self._advance(now, out)
@@ -108,6 +132,8 @@ class Coach:
     @property
     def next_deadline(self) -> float | None:
         """When the coach next needs a Tick (None: only a command or finished speech can move it)."""
+        if self.state == ASKING:
+            return self._answer_by
         if self.state != ACTIVE or self._playing is None:
             return None
         if self._waiting_on is None:
@@ -120,7 +146,20 @@ class Coach:
         """What a recogniser should listen for now: every command, even those that make no sense in
         this state (hearing "start" as itself and answering "We're already going" beats mishearing
         it as "stop"; measured with PocketSphinx), but the answers yes and no only when asked."""
-        return ALL_COMMANDS
+        return ALL_COMMANDS | {Intent.YES, Intent.NO} if self.state == ASKING else ALL_COMMANDS
+
+    def offer_resume(self, routine_id: str, exercise_index: int, now: float) -> list[Action]:
+        """Ask whether to carry on an interrupted session at exercise `exercise_index` (0-based)."""
+        if self.state != IDLE:
+            return []
+        plan = self.plans.get(routine_id) or self.library.plan(routine_id)
+        if not 0 <= exercise_index < len(plan):
+            return []
+        out: list[Action] = []
+        self._ask(("resume", routine_id, exercise_index), f"We stopped during {plan[exercise_index].name.lower()}. "
+                  "Carry on from there? Say yes, or no.", now, out)
+        self._report(out)
+        return out
 
     # ---- commands -----------------------------------------------------------------------------
 
@@ -133,12 +172,83 @@ class Coach:
         handler: Callable[[float, list[Action]], None] = getattr(self, f"_on_{handler_name}")
         handler(now, out)
 
-    def _on_begin(self, now: float, out: list[Action]) -> None:
-        self._segments = compile_session(self.library, self.routine_id)
+    def _on_begin(self, now: float, out: list[Action], resume_at: int | None = None) -> None:
+        named = routine_named(self._phrase)
+        if named in self.library.content.routines:
+            self.routine_id = named
+        plan = self.plans.get(self.routine_id)
+        self._segments = compile_session(self.library, self.routine_id, plan)
         self._seg, self._next, self._inserted, self._records = 0, 0, [], []
         self._started_at = now
         self.state = ACTIVE
         self._playing = None
+        out.append(SessionStarted(self.routine_id, resume_at))
+        if resume_at is not None:
+            name = self._segments[1 + resume_at].planned.name.lower()
+            self._jump(1 + resume_at, f"Carrying on with {name}.", now)
+
+    def _on_yes(self, now: float, out: list[Action]) -> None:
+        kind, *details = self._question
+        if kind == "resume":
+            routine_id, index = details
+            self.routine_id = routine_id
+            self._phrase = ""
+            self._on_begin(now, out, resume_at=index)
+        else:
+            self.state = ACTIVE
+            self._inserted.append(Beat("Gently, then. Stop at once if it hurts.", after_speech=0.5))
+
+    def _on_no(self, now: float, out: list[Action]) -> None:
+        kind, *_ = self._question
+        if kind == "resume":
+            self.state = IDLE
+            out.append(ResumeDeclined())
+            self._say("All right. Say start when you're ready.", out)
+        else:
+            self.state = ACTIVE
+            self._record("skipped", now, out)
+            self._jump(self._seg + 1, "We'll leave it out today.", now)
+
+    def _on_start_over(self, now: float, out: list[Action]) -> None:
+        if self._question[0] == "resume":
+            out.append(ResumeDeclined())
+            self._on_begin(now, out)
+        else:
+            self._say(REFUSALS[ASKING][None], out)
+
+    def _on_pause_question(self, now: float, out: list[Action]) -> None:
+        out.append(StopSpeaking())
+        if self._question[0] == "resume":
+            self.state = IDLE
+            self._say("I'll wait. Say start when you're ready.", out)
+        else:  # resuming plays the question beat again
+            self._next -= 1
+            self.state = PAUSED
+            self._say("Paused.", out)
+
+    def _on_ask_again(self, now: float, out: list[Action]) -> None:
+        self._ask(self._question, self._question_text, now, out)
+
+    def _unanswered(self, now: float, out: list[Action]) -> None:
+        if not self._asked_again:
+            self._asked_again = True
+            self._ask(self._question, self._question_text, now, out, again=True)
+        elif self._question[0] == "resume":
+            self.state = IDLE
+            self._say("I'll wait. Say start when you're ready.", out)
+        else:  # no consent to an exercise that hurt last time: leave it out, without counting it as pain
+            self.state = ACTIVE
+            self._jump(self._seg + 1, "No answer, so we'll leave it out today.", now)
+
+    def _ask(self, question: tuple, text: str, now: float, out: list[Action], again: bool = False) -> None:
+        self._question, self._question_text = question, text
+        self._asked_again = again
+        self.state = ASKING
+        self._say(text, out)
+        self._answer_by = now + speech_seconds(text) + ANSWER_SECONDS  # the wait starts once it has been asked
+
+    def _on_progress(self, now: float, out: list[Action]) -> None:
+        self._answer(self.progress_sentence, out)
 
     def _on_pause(self, now: float, out: list[Action]) -> None:
         self._interrupt(out)
@@ -188,12 +298,8 @@ class Coach:
         self._answer(text, out)
 
     def _on_help(self, now: float, out: list[Action]) -> None:
-        if self.state == IDLE:
-            text = f"Say start to begin the {self._routine_name}. Say how long is left to hear how long it takes."
-        else:
-            names = [HELP_GLOSS.get(i, spoken_name(i)) for i in TRANSITIONS[self.state] if i not in (Intent.START, Intent.HELP)]
-            text = f"You can say: {words.joined(names, 'or')}."
-        self._answer(text, out)
+        question = self._question[0] if self.state == ASKING else None
+        self._answer(help_text(self.state, TRANSITIONS[self.state], self._routine_name, question), out)
 
     def _on_status(self, now: float, out: list[Action]) -> None:
         if self.state == IDLE:
@@ -242,6 +348,13 @@ class Coach:
         return now >= self._speech_done_at + (self._playing.after_speech or 0.0)
 
     def _start_next(self, now: float, out: list[Action]) -> None:
+        if self._playing is not None and self._playing_is_segment and self._playing.phase == "question":
+            self._playing = None
+            self._question, self._question_text = ("exercise",), self._segment.beats[self._next - 1].say or ""
+            self._asked_again = False
+            self.state = ASKING
+            self._answer_by = now + ANSWER_SECONDS
+            return
         if self._inserted:
             self._play(self._inserted.pop(0), now, out, segment=False)
             return
@@ -328,30 +441,11 @@ class Coach:
         out.append(ExerciseEnded(record))
 
     def _summary_text(self, now: float) -> str:
-        done = [r for r in self._records if r.outcome in ("completed", "ended_early")]
-        skipped = [r for r in self._records if r.outcome == "skipped"]
-        text = f"You did {words.plural(len(done), 'exercise')}"
-        if skipped:
-            text += f" and skipped {words.number(len(skipped))}"
-        text += f", in {words.minutes(now - self._started_at)}."
-        if self._seg + 1 >= len(self._segments) and self._segment.kind == "closing":
-            text = f"That's the end of the {self._routine_name}. {text} Well done."
-        return text
+        finished = self._seg + 1 >= len(self._segments) and self._segment.kind == "closing"
+        return summary_text(self._records, now - self._started_at, finished, self._routine_name)
 
     def _status_text(self) -> str:
-        segment = self._segment
-        remaining = sum(beat_seconds(b, self.pace) for b in segment.beats[self._next :])
-        remaining += sum(beat_seconds(b, self.pace) for s in self._segments[self._seg + 1 :] for b in s.beats)
-        left = f"About {words.minutes(remaining)} left."
-        if segment.planned is None:
-            return f"We're at the {'introduction' if segment.kind == 'intro' else 'end'}. {left}"
-        exercises = [s for s in self._segments if s.kind == "exercise"]
-        where = f"{segment.planned.name}, exercise {words.number(exercises.index(segment) + 1)} of {words.number(len(exercises))}"
-        current = self._segment.beats[max(self._next - 1, 0)]
-        if current.rep is not None:
-            where += f", repetition {words.number(current.rep)}"
-            where += f" on the {current.side}" if current.side else ""
-        return f"{where}. {left}"
+        return status_text(self._segments, self._seg, self._next, self.pace)
 
     def _end(self, now: float, stopped: bool, out: list[Action]) -> None:
         done = tuple(r.exercise for r in self._records if r.outcome in ("completed", "ended_early"))

@@ -25,6 +25,7 @@ class Intent(str, enum.Enum):
     STATUS = "status"
     SLOWER = "slower"
     FASTER = "faster"
+    PROGRESS = "progress"
     YES = "yes"
     NO = "no"
 
@@ -36,6 +37,13 @@ PHRASES: dict[str, Intent] = {
     "begin": Intent.START,
     "start the routine": Intent.START,
     "let's start": Intent.START,
+    "start the daily routine": Intent.START,
+    "start daily": Intent.START,
+    "start the short routine": Intent.START,
+    "start short": Intent.START,
+    "start the gentle routine": Intent.START,
+    "start gentle": Intent.START,
+    "start the core routine": Intent.START,
     "next": Intent.NEXT,
     "next one": Intent.NEXT,
     "move on": Intent.NEXT,
@@ -73,9 +81,15 @@ PHRASES: dict[str, Intent] = {
     "slow down": Intent.SLOWER,
     "faster": Intent.FASTER,
     "speed up": Intent.FASTER,
+    "how am i doing": Intent.PROGRESS,
     "yes": Intent.YES,
+    "yes please": Intent.YES,
     "no": Intent.NO,
+    "no thanks": Intent.NO,
 }
+
+# A start phrase may name a routine: "start the short routine" starts the routine with id "short".
+ROUTINE_WORDS = ("daily", "short", "gentle", "core")
 
 # Intents acted on at once, even mid-sentence: someone in pain must never have to say them twice.
 IMMEDIATE: frozenset[Intent] = frozenset({Intent.PAUSE, Intent.STOP, Intent.SKIP})
@@ -91,6 +105,11 @@ def normalise(text: str) -> str:
 def intent_for(text: str) -> Intent | None:
     """The intent a phrase means, or None when it is not a command."""
     return PHRASES.get(normalise(text))
+
+
+def routine_named(phrase: str) -> str | None:
+    """The routine id a start phrase names, if any: "start gentle" -> "gentle"."""
+    return next((word for word in normalise(phrase).split() if word in ROUTINE_WORDS), None)
 
 
 def phrases_for(intent: Intent) -> list[str]:

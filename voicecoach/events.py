@@ -70,6 +70,19 @@ class StateChanged:
 
 
 @dataclass(frozen=True)
+class SessionStarted:
+    """A session began: fresh, or resuming an interrupted one at exercise `resumed_at` (0-based)."""
+
+    routine: str
+    resumed_at: int | None = None
+
+
+@dataclass(frozen=True)
+class ResumeDeclined:
+    """The user said no to carrying on an interrupted session."""
+
+
+@dataclass(frozen=True)
 class ExerciseRecord:
     """How one exercise of a session went: completed, ended_early (next), skipped (pain) or stopped."""
 
@@ -100,4 +113,6 @@ class SessionEnded:
     records: tuple[ExerciseRecord, ...] = field(default=())
 
 
-Action = Say | StopSpeaking | PlayCue | StateChanged | ExerciseEnded | SessionEnded
+Action = (
+    Say | StopSpeaking | PlayCue | StateChanged | SessionStarted | ResumeDeclined | ExerciseEnded | SessionEnded
+)

@@ -34,6 +34,7 @@ class PlannedExercise:
     hold_breaths: int | None
     duration_seconds: int | None
     cool_down: bool = False
+    ask_first: str | None = None  # a question to ask before it (it hurt last time)
 
     @property
     def name(self) -> str:

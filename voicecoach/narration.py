@@ -88,9 +88,12 @@ def segment_seconds(segment: Segment, pace: Pace) -> float:
     return sum(beat_seconds(beat, pace) for beat in segment.beats)
 
 
-def compile_session(library: Library, routine_id: str) -> list[Segment]:
-    """The whole session: intro with the seeds' safety advice, every exercise, then the closing."""
-    plan = library.plan(routine_id)
+def compile_session(library: Library, routine_id: str, plan: list[PlannedExercise] | None = None) -> list[Segment]:
+    """The whole session: intro with the seeds' safety advice, every exercise, then the closing.
+
+    `plan` replaces the routine's own numbers (progression); an exercise with `ask_first` opens
+    with that question, and the coach waits for the answer."""
+    plan = library.plan(routine_id) if plan is None else plan
     exercises = [
         Segment("exercise", _exercise_beats(p, i, plan[i - 1] if i else None, len(plan)), p)
         for i, p in enumerate(plan)
@@ -120,6 +123,8 @@ def _exercise_beats(
     else:
         heading = "First" if index == 0 else ("And the last one" if index == total - 1 else "Next")
     beats = [Beat(f"{heading}: {exercise.name}. {exercise.purpose}", after_speech=0.6, phase="intro", cue="exercise")]
+    if planned.ask_first:
+        beats.append(Beat(f"{planned.ask_first} Say yes, or skip.", after_speech=0.0, phase="question"))
     beats += [Beat(text, after_speech=0.8) for text in exercise.start]
     if previous is None or previous.exercise.position != exercise.position:
         beats += [Beat(seconds=2.5, phase="setup"), Beat("Take your time.", after_speech=2.5, phase="setup")]

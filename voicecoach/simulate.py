@@ -39,12 +39,13 @@ def parse_say(text: str) -> Said:
 
 
 def simulate(library: Library, routine_id: str, said: list[Said] = (), timeline: Timeline | None = None,
-             pace: Pace = Pace()) -> Timeline:
-    """Run `routine_id` from start to end in virtual time; returns the timeline."""
+             pace: Pace = Pace(), plans: dict | None = None) -> Timeline:
+    """Run `routine_id` from start to end in virtual time; returns the timeline. `plans` gives
+    routines their numbers and questions for this session (progression)."""
     timeline = timeline or Timeline()
     clock = VirtualClock()
     for s in sorted(said, key=lambda s: s.seconds):
         clock.schedule(s.seconds, Command(s.intent, s.phrase, s.seconds))
-    coach = Coach(library, routine_id, pace)
+    coach = Coach(library, routine_id, pace, plans)
     run(coach, clock, EstimatedSpeaker(clock), timeline)
     return timeline
