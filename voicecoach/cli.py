@@ -187,6 +187,13 @@ def cmd_config(args: argparse.Namespace) -> int:
     return config_command(args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from voicecoach.appliance import serve
+
+    logging.getLogger().setLevel(logging.DEBUG if args.debug else logging.INFO)  # the journal keeps it
+    return serve(args)
+
+
 def cmd_devices(args: argparse.Namespace) -> int:
     from voicecoach.audio.devices import list_devices
 
@@ -292,6 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", parents=[common], help="check, show or locate the settings file")
     p.add_argument("action", nargs="?", choices=("check", "show", "path"), default="show")
     p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("serve", parents=[common], help="the appliance: wait for 'start', coach, remember (systemd runs this)")
+    p.add_argument("--routine", metavar="NAME", help="the routine 'start' begins (default: the settings' or the first)")
+    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech recogniser (default: auto)")
+    p.add_argument("--model", metavar="DIR", help="Vosk model directory")
+    p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
+    p.add_argument("--output", metavar="DEVICE", help="speaker: name or index")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("devices", parents=[common], help="list microphones and speakers")
     p.set_defaults(func=cmd_devices)

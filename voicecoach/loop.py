@@ -168,13 +168,14 @@ class Announce:
 
 
 def run(
-    coach: Coach, clock: Clock, speaker: Speaker, timeline: Timeline, start: bool = True, until: float | None = None
+    coach: Coach, clock: Clock, speaker: Speaker, timeline: Timeline, start: bool = True, until: float | None = None,
+    observe: Callable[[Action], None] | None = None,
 ) -> SessionEnded | None:
     """Run the session until it ends (returns how), or until `until` on the clock (returns None).
 
     With a virtual clock and nothing left that could happen, it returns None at once."""
     if start:
-        ended = carry_out(coach.handle(Command(Intent.START, "start", clock.now())), clock, speaker, timeline)
+        ended = carry_out(coach.handle(Command(Intent.START, "start", clock.now())), clock, speaker, timeline, observe)
         if ended is not None:
             return ended
     while True:
@@ -192,17 +193,20 @@ def run(
         if isinstance(event, Command):
             timeline.add(event.now, "heard", phrase=event.phrase, intent=event.intent.value,
                          confidence=round(event.confidence, 3))
-        ended = carry_out(coach.handle(event), clock, speaker, timeline)
+        ended = carry_out(coach.handle(event), clock, speaker, timeline, observe)
         if isinstance(event, Command):
             log.info("acted on %r %.1f ms after it was recognised", event.phrase, 1000 * (clock.now() - event.now))
         if ended is not None:
             return ended
 
 
-def carry_out(actions: list[Action], clock: Clock, speaker: Speaker, timeline: Timeline) -> SessionEnded | None:
+def carry_out(actions: list[Action], clock: Clock, speaker: Speaker, timeline: Timeline,
+              observe: Callable[[Action], None] | None = None) -> SessionEnded | None:
     ended = None
     now = clock.now()
     for action in actions:
+        if observe is not None:
+            observe(action)
         if isinstance(action, Say):
             timeline.add(now, "say", text=action.text)
             speaker.say(action.text, action.utterance, now)

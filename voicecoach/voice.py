@@ -241,7 +241,7 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
     coach = Coach(library, routine, settings.pace())
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(args.echo), reference=reference)
     stop = threading.Event()
-    thread = threading.Thread(target=_listen, args=(microphone, listener, coach, clock, stop, settings.input),
+    thread = threading.Thread(target=listen, args=(microphone, listener, coach, clock, stop, settings.input),
                               name="listener", daemon=True)
     routine_name = library.routine(routine).name.lower()
     clock.post(lambda now: Announce(f"Ready. Say start to begin the {routine_name}.", now))
@@ -255,7 +255,7 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
     return 0
 
 
-def _listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: RealClock,
+def listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: RealClock,
             stop: threading.Event, device) -> None:
     """The listener thread: microphone to recogniser to the coach's inbox; survives a lost mic."""
     from voicecoach.audio.microphone import Microphone

@@ -1,0 +1,129 @@
+"""`voicecoach serve`: the Raspberry Pi appliance. Boots into listening, survives faults, remembers.
+
+It greets once it can hear and speak, offers to carry on a session a crash or power cut cut short,
+then waits for "start" (or "start gentle", ...), coaches, records everything as it happens, and
+waits again, for as long as it runs. Nothing a user can do by voice, and no broken file, makes it
+exit: a bad settings, routine or history file is said aloud in one sentence and replaced by safe
+defaults; missing sound devices are waited for. SIGTERM (systemctl stop) ends it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from voicecoach.errors import AudioError, VoicecoachError
+from voicecoach.loader import Library, load
+
+log = logging.getLogger(__name__)
+DEVICE_RETRY_SECONDS = 5.0
+SHIPPED_EXERCISES = Path(__file__).resolve().parent.parent / "exercises.yaml"
+
+
+def serve(args: argparse.Namespace) -> int:
+    from voicecoach.bargein import EchoGuard
+    from voicecoach.cli import describe
+    from voicecoach.coach import Coach
+    from voicecoach.hear.echo import make_echo_canceller
+    from voicecoach.hear.reference import ReferenceTrack
+    from voicecoach.history import History
+    from voicecoach.keeper import SessionKeeper
+    from voicecoach.loop import RealClock, Timeline, carry_out, run
+    from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
+    from voicecoach.voice import Listener, SpokenOutput, listen, open_configured_recogniser
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: _stop(stopping))
+    settings = args.settings
+    problems = ["My settings file has a problem, so part of it is set to the defaults. The log says which."
+                ] if args.settings_warning else []
+    library, problem = _library(settings.exercises)
+    problems += [problem] if problem else []
+    history = History.open(settings.history)
+    if history.recovered_from is not None:
+        problems.append("My history file was damaged, so I set it aside and started a new one.")
+    devices = _open_devices(settings, stopping)
+    if devices is None:
+        return 0
+    output, microphone = devices
+    recogniser = open_configured_recogniser(settings)
+    synthesiser = PyttsxSynthesiser(settings.voice_settings())
+    synthesiser.prerender(COUNTS + BREATHING_CUES)
+    clock = RealClock()
+    guard = EchoGuard(settings.guard_settings())
+    timeline = Timeline(lambda entry: print(describe(entry), flush=True))
+    reference = ReferenceTrack()
+    speaker = SpokenOutput(synthesiser, output, clock, guard, virtual=False, reference=reference)
+    routine = settings.routine if settings.routine in library.content.routines else library.routine_ids[0]
+    coach = Coach(library, routine, settings.pace())
+    keeper = SessionKeeper(history, library, coach)
+    keeper.refresh()
+    listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(), reference=reference)
+    thread = threading.Thread(target=listen, args=(microphone, listener, coach, clock, stopping, settings.input),
+                              name="listener", daemon=True)
+    offer = keeper.resume_offer()
+    greeting = "Hello." if offer else f"Hello. Say start when you're ready for the {library.routine(routine).name.lower()}."
+    for text in problems + [greeting]:  # queued on the speaker in this order, before any question
+        timeline.add(clock.now(), "say", text=text)
+        speaker.say(text, 0, clock.now())
+    thread.start()
+    try:
+        if offer is not None:
+            carry_out(coach.offer_resume(*offer, now=clock.now()), clock, speaker, timeline, keeper.observe)
+        while not stopping.is_set():
+            run(coach, clock, speaker, timeline, start=False, observe=keeper.observe)
+    except _Stopping:
+        log.info("stopping on request")
+    finally:
+        stopping.set()
+        thread.join(timeout=2.0)
+        output.close()
+        history.close()
+    return 0
+
+
+class _Stopping(Exception):
+    """SIGTERM arrived."""
+
+
+def _stop(stopping: threading.Event) -> None:
+    stopping.set()
+    raise _Stopping
+
+
+def _library(configured: Path | None) -> tuple[Library, str | None]:
+    """The configured routine file, or the shipped one (with a sentence to say) if it is broken."""
+    from voicecoach.cli import find_exercises
+
+    try:
+        return load(find_exercises(str(configured) if configured else None)), None
+    except VoicecoachError as error:
+        log.error("%s", error)
+        if configured is None or Path(configured).resolve() == SHIPPED_EXERCISES:
+            raise
+        return load(SHIPPED_EXERCISES), "My exercise file has a problem, so I'm using the built-in routines."
+
+
+def _open_devices(settings, stopping: threading.Event):
+    """The speaker and microphone, waiting (and logging) until both can be opened."""
+    from voicecoach.audio.microphone import Microphone
+    from voicecoach.audio.speaker import Speaker
+
+    while not stopping.is_set():
+        try:
+            output = Speaker(settings.output)
+            try:
+                return output, Microphone(settings.input)
+            except AudioError:
+                output.close()
+                raise
+        except AudioError as error:
+            log.warning("%s Trying again in %.0f s.", error, DEVICE_RETRY_SECONDS)
+            try:
+                stopping.wait(DEVICE_RETRY_SECONDS)
+            except _Stopping:
+                return None
+    return None

@@ -1,0 +1,90 @@
+"""Keeps the history as the coach goes, and the coach's plans as the history says.
+
+Every action the coach takes that matters later (a session started, an exercise done or skipped, a
+session ended, a resume declined) is written at once, so a kill or a power cut loses at most the
+exercise in progress. After each session the plans are worked out again from the history
+(progression: grow slowly, gentler after pain, ask first) and so is "how am I doing".
+A history that cannot be written is logged and never stops a workout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from voicecoach.coach import Coach
+from voicecoach.events import Action, ExerciseEnded, ResumeDeclined, SessionEnded, SessionStarted
+from voicecoach.history import History, HistoryError, Unfinished
+from voicecoach.loader import Library, PlannedExercise
+from voicecoach.progression import apply, questions
+
+log = logging.getLogger(__name__)
+
+
+class SessionKeeper:
+    """The bridge between one coach and one history."""
+
+    def __init__(self, history: History, library: Library, coach: Coach):
+        self.history, self.library, self.coach = history, library, coach
+        self.session_id: int | None = None
+        self.unfinished: Unfinished | None = None
+        self._planned: dict[str, PlannedExercise] = {}
+
+    def plans(self) -> dict[str, list[PlannedExercise]]:
+        """Every routine's exercises with this session's numbers, and a question where one hurt."""
+        adjustments = self.history.adjustments(self.library.content.exercises)
+        plans = {}
+        for routine_id in self.library.routine_ids:
+            plan = apply(self.library.plan(routine_id), adjustments)
+            asks = questions(plan, adjustments)
+            plans[routine_id] = [dataclasses.replace(p, ask_first=asks[p.id]) if p.id in asks else p for p in plan]
+        return plans
+
+    def refresh(self) -> None:
+        """Give the coach plans and a progress sentence from the history as it is now."""
+        try:
+            self.coach.plans = self.plans()
+            names = {id_: exercise.name.lower() for id_, exercise in self.library.content.exercises.items()}
+            self.coach.progress_sentence = self.history.summary_sentence(names=names)
+        except HistoryError as error:
+            log.error("could not read the history: %s", error)
+
+    def resume_offer(self) -> tuple[str, int] | None:
+        """(routine, exercise index) of an interrupted session worth offering, if there is one."""
+        try:
+            self.unfinished = self.history.unfinished_session()
+        except HistoryError as error:
+            log.error("could not read the history: %s", error)
+            return None
+        if self.unfinished is None or self.unfinished.session.routine not in self.library.content.routines:
+            return None
+        routine = self.unfinished.session.routine
+        plan = self.coach.plans.get(routine) or self.library.plan(routine)
+        index = self.unfinished.resume_index(plan)
+        return (routine, index) if index < len(plan) else None
+
+    def observe(self, action: Action) -> None:
+        """Called with every action the coach takes."""
+        try:
+            self._observe(action)
+        except HistoryError as error:
+            log.error("could not write the history (the session goes on): %s", error)
+
+    def _observe(self, action: Action) -> None:
+        if isinstance(action, SessionStarted):
+            plan = self.coach.plans.get(action.routine) or self.library.plan(action.routine)
+            self._planned = {p.id: p for p in plan}
+            if action.resumed_at is not None and self.unfinished is not None:
+                self.session_id = self.unfinished.session.id
+            else:
+                self.session_id = self.history.start_session(action.routine)
+            self.unfinished = None
+        elif isinstance(action, ExerciseEnded) and self.session_id is not None:
+            self.history.record_exercise(self.session_id, action.record, self._planned.get(action.record.exercise))
+        elif isinstance(action, SessionEnded) and self.session_id is not None:
+            self.history.end_session(self.session_id, action)
+            self.session_id = None
+            self.refresh()
+        elif isinstance(action, ResumeDeclined) and self.unfinished is not None:
+            self.history.abandon(self.unfinished.session.id)
+            self.unfinished = None
