@@ -66,8 +66,10 @@ def synthesiser(tmp_path_factory):
 
 
 def test_spoken_commands_are_acted_on_at_the_right_moment(tmp_path, synthesiser):
+    # rms: flite's slt voice saying "pause" is a known miss of the recogniser (the benchmark
+    # measures such things); this test is about acting on what is heard at the right moment.
     said = [(44.0, "pause"), (60.0, "continue"), (95.0, "stop the session")]
-    clips = [(at, flite(text, tmp_path)) for at, text in said]
+    clips = [(at, flite(text, tmp_path, voice="rms")) for at, text in said]
     mic = track(tmp_path, 100.0, clips)
     entries = simulate_from_wav(LIBRARY, "short", mic, engine="pocketsphinx", synthesiser=synthesiser).entries
     got = heard(entries)
