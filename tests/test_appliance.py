@@ -34,7 +34,8 @@ class Appliance:
         for line in self.process.stdout:
             self.lines.put(line.rstrip("\n"))
 
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
+    def wait_for(self, *texts: str, timeout: float = 60.0) -> str:
+        """The first line holding any of `texts`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -42,9 +43,31 @@ class Appliance:
             except queue.Empty:
                 continue
             self.seen.append(line)
-            if text in line:
+            if any(text in line for text in texts):
                 return line
-        raise AssertionError(f"{text!r} never came; the appliance said:\n" + "\n".join(self.seen))
+        raise AssertionError(f"{texts!r} never came; the appliance said:\n" + "\n".join(self.seen))
+
+    def ends_within(self, seconds: float) -> int:
+        """Its exit code; if it hangs, its threads' stacks (faulthandler, on SIGABRT) go into the failure."""
+        try:
+            return self.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(timeout=10)
+            time.sleep(0.5)
+            while not self.lines.empty():
+                self.seen.append(self.lines.get())
+            raise AssertionError(f"still running {seconds} s after SIGTERM:\n" + "\n".join(self.seen)) from None
+
+    def tell(self, soundcard, tmp_path: Path, word: str, tries: int = 3) -> None:
+        """Say `word` until it is taken, as a person would when the coach was still talking over it."""
+        for _ in range(tries):
+            say(soundcard, tmp_path, word)
+            line = self.wait_for(f'user   "{word}" ({word}', "ignored")
+            if "ignored" not in line:
+                return
+            time.sleep(2.0)
+        raise AssertionError(f"{word!r} was ignored {tries} times; the appliance said:\n" + "\n".join(self.seen))
 
 
 def say(soundcard, tmp_path: Path, text: str) -> None:
@@ -55,13 +78,12 @@ def say(soundcard, tmp_path: Path, text: str) -> None:
 
 def test_it_greets_coaches_and_after_kill_9_offers_to_carry_on_where_it_stopped(tmp_path, soundcard):
     env = {**soundcard.env, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONFAULTHANDLER": "1"}
     first = Appliance(env)
     try:
         first.wait_for("coach  Hello. Say start when you're ready for the short routine.")
         time.sleep(4.0)  # the greeting has been spoken
-        say(soundcard, tmp_path, "start")
-        first.wait_for('user   "start" (start')
+        first.tell(soundcard, tmp_path, "start")
         first.wait_for("state  active · pelvic_tilt", timeout=90)
     finally:
         first.process.send_signal(signal.SIGKILL)
@@ -71,10 +93,9 @@ def test_it_greets_coaches_and_after_kill_9_offers_to_carry_on_where_it_stopped(
     try:
         second.wait_for("coach  We stopped during pelvic tilt. Carry on from there? Say yes, or no.")
         time.sleep(6.0)  # "Hello." and the question have been spoken
-        say(soundcard, tmp_path, "yes")
-        second.wait_for('user   "yes" (yes')
+        second.tell(soundcard, tmp_path, "yes")
         second.wait_for("coach  Carrying on with pelvic tilt.")
         second.process.send_signal(signal.SIGTERM)
-        assert second.process.wait(timeout=20) == 0, "SIGTERM ends it cleanly"
+        assert second.ends_within(20) == 0, "SIGTERM ends it cleanly"
     finally:
         second.process.kill()

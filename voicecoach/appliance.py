@@ -20,6 +20,7 @@ from voicecoach.loader import Library, load
 
 log = logging.getLogger(__name__)
 DEVICE_RETRY_SECONDS = 5.0
+STOP_POLL_SECONDS = 0.5
 SHIPPED_EXERCISES = Path(__file__).resolve().parent.parent / "exercises.yaml"
 
 
@@ -36,7 +37,7 @@ def serve(args: argparse.Namespace) -> int:
     from voicecoach.voice import Listener, SpokenOutput, listen, open_configured_recogniser
 
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: _stop(stopping))
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # only that: raising here can land anywhere
     settings = args.settings
     problems = ["My settings file has a problem, so part of it is set to the defaults. The log says which."
                 ] if args.settings_warning else []
@@ -73,9 +74,9 @@ def serve(args: argparse.Namespace) -> int:
     try:
         if offer is not None:
             carry_out(coach.offer_resume(*offer, now=clock.now()), clock, speaker, timeline, keeper.observe)
-        while not stopping.is_set():
-            run(coach, clock, speaker, timeline, start=False, observe=keeper.observe)
-    except _Stopping:
+        while not stopping.is_set():  # the loop comes up for air twice a second to see whether to stop
+            run(coach, clock, speaker, timeline, start=False, until=clock.now() + STOP_POLL_SECONDS,
+                observe=keeper.observe)
         log.info("stopping on request")
     finally:
         stopping.set()
@@ -83,15 +84,6 @@ def serve(args: argparse.Namespace) -> int:
         output.close()
         history.close()
     return 0
-
-
-class _Stopping(Exception):
-    """SIGTERM arrived."""
-
-
-def _stop(stopping: threading.Event) -> None:
-    stopping.set()
-    raise _Stopping
 
 
 def _library(configured: Path | None) -> tuple[Library, str | None]:
@@ -122,8 +114,5 @@ def _open_devices(settings, stopping: threading.Event):
                 raise
         except AudioError as error:
             log.warning("%s Trying again in %.0f s.", error, DEVICE_RETRY_SECONDS)
-            try:
-                stopping.wait(DEVICE_RETRY_SECONDS)
-            except _Stopping:
-                return None
+            stopping.wait(DEVICE_RETRY_SECONDS)
     return None
