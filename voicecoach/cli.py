@@ -322,10 +322,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", metavar="DIR", help="where to install it (default: models/ in the checkout)")
     p.add_argument("--force", action="store_true", help="replace an installed model")
     p.set_defaults(func=cmd_download_model)
+
+    # listed here for --help; main() hands its arguments to voicecoach.bench untouched
+    sub.add_parser("bench", add_help=False, help="measure the coach's hearing beside a naive peer (bench --help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from voicecoach.bench import main as bench
+
+        return bench(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,

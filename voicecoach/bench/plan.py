@@ -8,6 +8,8 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicecoach.errors import VoicecoachError
+
 from voicecoach.bench.corpus import Clip, Corpus, read_wav, sample, spread
 from voicecoach.bench.stream import speech_dbfs
 from voicecoach.bench.synth import render_narration, synthesise, synthetic_phrases
@@ -63,7 +65,7 @@ def make_plan(corpus: Corpus, sizes: Sizes, seed: int, workdir: Path) -> Plan:
     by_word = corpus.command_clips()
     real = [clip for clips in by_word.values() for clip in sample(clips, sizes.real_per_word, rng)]
     if not real:
-        raise_empty(corpus)
+        raise VoicecoachError(f"{corpus.root}/commands has no recordings of any command word.")
     voice_dbfs = statistics.median(speech_dbfs(read_wav(c.path)) for c in real)
     main_words = {w: [c for c in real if c.label == w] for w in by_word if len(by_word[w]) >= 10} or \
         {w: [c for c in real if c.label == w] for w in by_word}
@@ -81,12 +83,6 @@ def make_plan(corpus: Corpus, sizes: Sizes, seed: int, workdir: Path) -> Plan:
     log.info("plan: %d real, %d synthetic, %d distractors, %d speech files, voice at %.1f dBFS",
              len(real), len(synthetic), len(distractors), len(speech), voice_dbfs)
     return Plan(real, noise_clips, noises, synthetic, distractors, speech, narration, voice_dbfs, sizes)
-
-
-def raise_empty(corpus: Corpus) -> None:
-    from voicecoach.errors import VoicecoachError
-
-    raise VoicecoachError(f"{corpus.root}/commands has no recordings of any command word.")
 
 
 def tasks(plan: Plan, system: str, seed: int, engine: str, model: str, split: bool) -> list[Task]:

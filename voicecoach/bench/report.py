@@ -41,7 +41,7 @@ def _by_label(outcomes: list[dict[str, Any]], key=lambda label: label) -> dict[s
 
 
 def figures(system: str, merged: dict[str, Any]) -> dict[str, Any]:
-    """The figures of one system (see the JSON keys in the module's README-style docstring of cli)."""
+    """The figures of one system, as they go into the JSON."""
     real, synthetic = merged.get("real", []), merged.get("synthetic", [])
     distractors = merged.get("false_accept", [])
     noise = {name: {snr: fraction([o["accepted"] for o in outs]) for snr, outs in sorted(by_snr.items(), key=lambda kv: -float(kv[0]))}
