@@ -1,0 +1,83 @@
+"""The asking state: the questions the coach asks, and what yes, no, silence and other answers do."""
+
+# A question is a tuple, its kind first:
+#   ("exercise",)                    before an exercise that hurt last time (asked mid-session)
+#   ("resume", routine, index)       carry on an interrupted session at exercise `index`
+# A question asked mid-session goes back to the session; one asked while idle goes back to idle.
+
+from __future__ import annotations
+
+from voicecoach.events import Action, ResumeDeclined, StopSpeaking
+from voicecoach.narration import Beat
+from voicecoach.player import ACTIVE, ASKING, IDLE, PAUSED, Player
+
+PLEASE_ANSWER = "Please answer yes or no."
+WHEN_READY = "Say start when you're ready."
+
+
+class Questions(Player):
+    """The coach's questions and their answers (TRANSITIONS[ASKING] in coach.py names these handlers)."""
+
+    def offer_resume(self, routine_id: str, exercise_index: int, now: float) -> list[Action]:
+        """Ask whether to carry on an interrupted session at exercise `exercise_index` (0-based)."""
+        if self.state != IDLE:
+            return []
+        plan = self.plans.get(routine_id) or self.library.plan(routine_id)
+        if not 0 <= exercise_index < len(plan):
+            return []
+        out: list[Action] = []
+        self._ask(("resume", routine_id, exercise_index), f"We stopped during {plan[exercise_index].name.lower()}. "
+                  "Carry on from there? Say yes, or no.", now, out)
+        self._report(out)
+        return out
+
+    def _on_yes(self, now: float, out: list[Action]) -> None:
+        kind, *details = self._question
+        if kind == "resume":
+            self.routine_id, index = details
+            self._begin(now, out, resume_at=index)
+        else:
+            self.state = ACTIVE
+            self._inserted.append(Beat("Gently, then. Stop at once if it hurts.", after_speech=0.5))
+
+    def _on_no(self, now: float, out: list[Action]) -> None:
+        kind, *_ = self._question
+        if kind == "resume":
+            self.state = IDLE
+            out.append(ResumeDeclined())
+            self._say(f"All right. {WHEN_READY}", out)
+        else:
+            self.state = ACTIVE
+            self._record("skipped", now, out)
+            self._jump(self._seg + 1, "We'll leave it out today.", now)
+
+    def _on_start_over(self, now: float, out: list[Action]) -> None:
+        if self._question[0] == "resume":
+            out.append(ResumeDeclined())
+            self._begin(now, out)
+        else:
+            self._say(PLEASE_ANSWER, out)
+
+    def _on_pause_question(self, now: float, out: list[Action]) -> None:
+        out.append(StopSpeaking())
+        if self._question[0] == "resume":
+            self.state = IDLE
+            self._say(f"I'll wait. {WHEN_READY}", out)
+        else:  # resuming plays the question beat again
+            self._next -= 1
+            self.state = PAUSED
+            self._say("Paused.", out)
+
+    def _on_ask_again(self, now: float, out: list[Action]) -> None:
+        self._ask(self._question, self._question_text, now, out)
+
+    def _unanswered(self, now: float, out: list[Action]) -> None:
+        if not self._asked_again:
+            self._asked_again = True
+            self._ask(self._question, self._question_text, now, out, again=True)
+        elif self._question[0] == "resume":
+            self.state = IDLE
+            self._say(f"I'll wait. {WHEN_READY}", out)
+        else:  # no consent to an exercise that hurt last time: leave it out, without counting it as pain
+            self.state = ACTIVE
+            self._jump(self._seg + 1, "No answer, so we'll leave it out today.", now)
