@@ -229,6 +229,8 @@ def test_every_command_in_every_state_gets_a_spoken_answer_never_an_exception(st
         (ACTIVE, Intent.RESUME, "We're not paused."),
         (IDLE, Intent.STOP, "Nothing to stop. Say start when you're ready."),
         (IDLE, Intent.NEXT, "We haven't started yet. Say start when you're ready."),
+        (ACTIVE, Intent.BRING_BACK, "Exercises left out can be brought back after the session."),
+        (PAUSED, Intent.BRING_BACK, "Exercises left out can be brought back after the session."),
     ],
 )
 def test_commands_that_make_no_sense_now_get_a_short_answer(state, intent, answer):
@@ -259,7 +261,7 @@ def test_idle_waits_for_start_and_a_finished_session_returns_to_idle():
     assert coach.state == IDLE and len(ended) == 1
 
 
-CORE_MODULES = ["coach", "narration", "events", "loader", "routine", "commands", "words", "yamlfile", "simulate"]
+CORE_MODULES = ["coach", "player", "questions", "answers", "progression", "narration", "events", "loader", "routine", "commands", "words", "yamlfile", "simulate"]
 
 
 @pytest.mark.parametrize("module", CORE_MODULES)

@@ -1,14 +1,16 @@
-"""The coach asks before an exercise that hurt last time, offers to resume, and starts routines by name."""
+"""The coach asks before an exercise that hurt last time, offers to resume, brings back exercises left
+out because they hurt, and starts routines by name."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
-from voicecoach.coach import ACTIVE, ASKING, IDLE, PAUSED, Coach
+from voicecoach.coach import ACTIVE, ASKING, IDLE, Coach
 from voicecoach.commands import PHRASES, Intent
-from voicecoach.events import Command, ResumeDeclined, Say, SessionStarted, Tick
+from voicecoach.events import Command, ExerciseRestored, ResumeDeclined, Say, SessionEnded, SessionStarted, Tick
 from voicecoach.loader import load
+from voicecoach.loop import EstimatedSpeaker, Timeline, VirtualClock, run
 from voicecoach.narration import speech_seconds
 from voicecoach.simulate import Said, simulate
 
@@ -125,3 +127,84 @@ def test_how_am_i_doing_answers_with_what_the_session_layer_knows():
     actions = coach.handle(Command(Intent.PROGRESS, "how am i doing", 0.0)) + coach.handle(Tick(0.0))
     assert [a.text for a in actions if isinstance(a, Say)] == ["You've done four sessions in the last seven days."]
     assert coach.state == IDLE
+
+
+# ---- exercises left out because they hurt, brought back by voice ---------------------------------
+
+
+def idle_coach_leaving_out(*exercises: str) -> Coach:
+    coach = Coach(LIBRARY, "short")
+    coach.dropped = exercises  # the session layer keeps this current from the history
+    return coach
+
+
+def spoken(actions: list) -> list[str]:
+    return [a.text for a in actions if isinstance(a, Say)]
+
+
+def test_bring_it_back_asks_about_each_exercise_left_out_in_turn():
+    coach = idle_coach_leaving_out("pelvic_tilt", "knee_rolls")
+    asked = coach.handle(Command(Intent.BRING_BACK, "bring it back", 0.0))
+    assert spoken(asked) == ["Pelvic tilt is left out because it hurt twice. Bring it back? Say yes, or no."]
+    assert coach.state == ASKING and Intent.YES in coach.listening_for()
+
+    yes = coach.handle(Command(Intent.YES, "yes", 8.0))
+    assert ExerciseRestored("pelvic_tilt") in yes  # the session layer writes it to the history
+    assert spoken(yes) == ["Pelvic tilt is back. We'll start gently, and I'll ask you first. "
+                           "Knee rolls are left out because they hurt twice. Bring them back? Say yes, or no."]
+
+    no = coach.handle(Command(Intent.NO, "no thanks", 20.0))
+    assert not any(isinstance(a, ExerciseRestored) for a in no)
+    assert spoken(no) == ["All right, I'll leave it out. Say start when you're ready."]
+    assert coach.state == IDLE and coach.dropped == ("knee_rolls",)
+
+
+def test_bring_back_with_nothing_left_out_says_so():
+    coach = idle_coach_leaving_out()
+    actions = coach.handle(Command(Intent.BRING_BACK, "bring back", 0.0))
+    assert spoken(actions) == ["Nothing is left out: every exercise is in the routine. Say start when you're ready."]
+    assert coach.state == IDLE
+
+
+def test_help_while_idle_mentions_bring_it_back_only_when_something_is_left_out():
+    plain = spoken(idle_coach_leaving_out().handle(Command(Intent.HELP, "help", 0.0)))
+    assert "bring" not in plain[0]
+    (text,) = spoken(idle_coach_leaving_out("knee_rolls").handle(Command(Intent.HELP, "help", 0.0)))
+    assert text == plain[0] + " Knee rolls are left out because they hurt; to try them again, say bring it back."
+    coach = idle_coach_leaving_out("knee_rolls")
+    coach.handle(Command(Intent.BRING_BACK, "bring it back", 0.0))
+    assert spoken(coach.handle(Command(Intent.HELP, "help", 5.0))) == ["Say yes to bring it back, or no to leave it out."]
+
+
+def test_unanswered_bring_back_is_asked_once_more_then_nothing_is_brought_back():
+    coach = idle_coach_leaving_out("knee_rolls")
+    question = spoken(coach.handle(Command(Intent.BRING_BACK, "bring it back", 0.0)))[0]
+    again = coach.next_deadline
+    assert again == 20.0 + speech_seconds(question) and spoken(coach.handle(Tick(again))) == [question]
+    last = coach.handle(Tick(coach.next_deadline))
+    assert spoken(last) == ["I'll wait. Say start when you're ready."]
+    assert coach.state == IDLE and not any(isinstance(a, ExerciseRestored) for a in last)
+
+
+def test_start_or_stop_at_a_bring_back_question_leaves_the_rest_out():
+    coach = idle_coach_leaving_out("knee_rolls")
+    coach.handle(Command(Intent.BRING_BACK, "bring it back", 0.0))
+    actions = coach.handle(Command(Intent.STOP, "stop", 3.0))
+    assert spoken(actions) == ["I'll wait. Say start when you're ready."] and coach.state == IDLE
+    assert not any(isinstance(a, SessionEnded) for a in actions)  # there was no session to end
+    coach.handle(Command(Intent.BRING_BACK, "bring it back", 10.0))
+    assert SessionStarted("short", None) in coach.handle(Command(Intent.START, "start", 13.0))
+
+
+def test_the_end_of_the_session_that_left_an_exercise_out_says_so_once():
+    coach = Coach(LIBRARY, "short")
+    coach.dropped = coach.dropped_today = ("lower_back_stretch",)  # as the session layer says after a pain skip
+    news = ("Lower back stretch hurt twice in a row, so I'll leave it out from now on. "
+            "To try it again one day, say bring it back.")
+    endings = []
+    for _ in range(2):  # two sessions on the same day
+        clock, timeline = VirtualClock(), Timeline()
+        run(coach, clock, EstimatedSpeaker(clock), timeline)
+        endings.append(timeline.said()[-1][1])
+    assert endings[0].startswith("That's the end of the short routine. You did ") and endings[0].endswith(news)
+    assert news not in endings[1]

@@ -1,29 +1,39 @@
-"""What the coach says when asked: help, where we are and how long is left, and session summaries.
+"""What the coach says when asked: help, where we are and how long is left, session summaries, exercises left out.
 
 Pure functions of the session's state, kept apart from the state machine in coach.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from voicecoach import words
 from voicecoach.commands import Intent, spoken_name
 from voicecoach.events import ExerciseRecord
 from voicecoach.narration import Pace, Segment, beat_seconds
+from voicecoach.progression import PAIN_SKIPS_TO_DROP, times
 
 HELP_GLOSS = {Intent.SKIP: "skip, if it hurts", Intent.BACK: "back, to start an exercise again"}
 NOT_LISTED = (Intent.START, Intent.HELP, Intent.PROGRESS)
 
 
-def help_text(state: str, intents: Iterable[Intent], routine_name: str, question: str | None) -> str:
-    """What can be said now; `question` is the kind of question being asked, if any."""
+def help_text(state: str, intents: Iterable[Intent], routine_name: str, question: str | None,
+              left_out: Sequence[str] = ()) -> str:
+    """What can be said now; `question` is the kind of question being asked, if any, and `left_out`
+    the names of the exercises left out because they hurt."""
     if question == "resume":
         return "Say yes to carry on where we stopped, no to wait, or start to begin again."
+    if question == "restore":
+        return "Say yes to bring it back, or no to leave it out."
     if question is not None:
         return "Say yes to go ahead, or no to leave it out."
     if state == "idle":
-        return (f"Say start to begin the {routine_name}, or start gentle, or start short. "
+        text = (f"Say start to begin the {routine_name}, or start gentle, or start short. "
                 "Say how long is left to hear how long it takes.")
+        if left_out:
+            it, are = _it(left_out), "are" if _plural(left_out) else "is"
+            text += (f" {_names(left_out)} {are} left out because {_they(left_out)} hurt; to try {it} again, "
+                     f"say {spoken_name(Intent.BRING_BACK)}.")
+        return text
     names = [HELP_GLOSS.get(i, spoken_name(i)) for i in intents if i not in NOT_LISTED]
     return f"You can say: {words.joined(names, 'or')}."
 
@@ -55,3 +65,40 @@ def summary_text(records: list[ExerciseRecord], seconds: float, finished: bool, 
         text += f" and skipped {words.number(len(skipped))}"
     text += f", in {words.minutes(seconds)}."
     return f"That's the end of the {routine_name}. {text} Well done." if finished else text
+
+
+def bring_back_question(name: str) -> str:
+    """Asked for each exercise left out: "Pelvic tilt is left out because it hurt twice. Bring it back? ..."."""
+    are = "are" if _plural([name]) else "is"
+    return (f"{name} {are} left out because {_they([name])} hurt {times(PAIN_SKIPS_TO_DROP)}. "
+            f"Bring {_it([name])} back? Say yes, or no.")
+
+
+def brought_back(name: str) -> str:
+    """The answer to a yes: the exercise is in the next session again."""
+    return f"{name} {'are' if _plural([name]) else 'is'} back. We'll start gently, and I'll ask you first."
+
+
+def left_out_news(names: Sequence[str]) -> str:
+    """Said once at the end of the session in which exercises were left out: what happened, and what to say."""
+    it = _it(names)
+    return (f"{_names(names)} hurt {times(PAIN_SKIPS_TO_DROP)} in a row, so I'll leave {it} out from now on. "
+            f"To try {it} again one day, say {spoken_name(Intent.BRING_BACK)}.")
+
+
+def _plural(names: Sequence[str]) -> bool:
+    """More than one, or one plural name ("knee rolls")."""
+    return len(names) > 1 or names[0].lower().endswith("s")
+
+
+def _they(names: Sequence[str]) -> str:
+    return "they" if _plural(names) else "it"
+
+
+def _it(names: Sequence[str]) -> str:
+    return "them" if _plural(names) else "it"
+
+
+def _names(names: Sequence[str]) -> str:
+    """"Knee rolls and pelvic tilt": the first capitalised, as it starts a sentence."""
+    return words.joined([names[0], *(n.lower() for n in names[1:])])

@@ -5,14 +5,16 @@ Theory of operation
 A session is a list of segments (the intro, one per exercise, the closing), each a list of beats
 (see narration.py). The coach is in one of four states:
 
-  idle    waits for "start"; between sessions it does nothing else.
+  idle    waits for "start"; between sessions it does nothing else but answer (help, how long,
+          how am I doing) and, on "bring it back", ask about each exercise left out because it hurt.
   active  plays beats one after another. A beat starts (its words are said, its deadline noted)
           and ends once its time is up and, if it waits for speech, its words have been spoken.
           `next_deadline` tells the caller when to wake the coach with a Tick.
   paused  everything is frozen at the beat it was in. "resume" says a short re-cue and plays that
           beat again, so a hold carries on at the count where it stopped.
   asking  a question waits for yes, skip or no: before an exercise that hurt last time ("Try them
-          gently, or skip?"), or when an interrupted session can be resumed ("Carry on?").
+          gently, or skip?"), when an interrupted session can be resumed ("Carry on?"), or whether
+          to bring back an exercise left out because it hurt ("Bring it back?").
           Unanswered, it is asked once more, then the safe choice is taken.
 
 Every command is looked up in TRANSITIONS[state]; a command with no entry there gets a short
@@ -37,12 +39,13 @@ from voicecoach.player import ACTIVE, ASKING, IDLE, PAUSED
 from voicecoach.questions import PLEASE_ANSWER, Questions
 
 __all__ = ["ACTIVE", "ASKING", "IDLE", "PAUSED", "REFUSALS", "TRANSITIONS", "Coach"]
+AFTER_THE_SESSION = "Exercises left out can be brought back after the session."
 BACK_AGAIN_SECONDS = 10.0  # "back" said twice within this long goes to the previous exercise
 
 TRANSITIONS: dict[str, dict[Intent, str]] = {
     IDLE: {
         Intent.START: "begin", Intent.RESUME: "begin", Intent.HELP: "help", Intent.STATUS: "status",
-        Intent.PROGRESS: "progress",
+        Intent.PROGRESS: "progress", Intent.BRING_BACK: "bring_back",
     },
     ACTIVE: {
         Intent.PAUSE: "pause", Intent.SKIP: "skip", Intent.NEXT: "next", Intent.BACK: "back",
@@ -56,7 +59,7 @@ TRANSITIONS: dict[str, dict[Intent, str]] = {
     },
     ASKING: {
         Intent.YES: "yes", Intent.RESUME: "yes", Intent.NO: "no", Intent.SKIP: "no", Intent.START: "start_over",
-        Intent.STOP: "stop", Intent.REPEAT: "ask_again", Intent.HELP: "help", Intent.PAUSE: "pause_question",
+        Intent.STOP: "stop_question", Intent.REPEAT: "ask_again", Intent.HELP: "help", Intent.PAUSE: "pause_question",
     },
 }
 REFUSALS: dict[str, dict[Intent | None, str]] = {
@@ -68,9 +71,14 @@ REFUSALS: dict[str, dict[Intent | None, str]] = {
     ACTIVE: {
         Intent.START: "We're already going.",
         Intent.RESUME: "We're not paused.",
+        Intent.BRING_BACK: AFTER_THE_SESSION,
         None: "There's no question right now.",
     },
-    PAUSED: {Intent.PAUSE: "Already paused.", None: "We're paused. Say resume to carry on."},
+    PAUSED: {
+        Intent.PAUSE: "Already paused.",
+        Intent.BRING_BACK: AFTER_THE_SESSION,
+        None: "We're paused. Say resume to carry on.",
+    },
     ASKING: {None: PLEASE_ANSWER},
 }
 ALL_COMMANDS = frozenset(Intent) - {Intent.YES, Intent.NO}
@@ -174,7 +182,8 @@ class Coach(Questions):
 
     def _on_help(self, now: float, out: list[Action]) -> None:
         question = self._question[0] if self.state == ASKING else None
-        self._answer(help_text(self.state, TRANSITIONS[self.state], self._routine_name, question), out)
+        left_out = [self._exercise_name(e) for e in self.dropped]
+        self._answer(help_text(self.state, TRANSITIONS[self.state], self._routine_name, question, left_out), out)
 
     def _on_status(self, now: float, out: list[Action]) -> None:
         if self.state == IDLE:

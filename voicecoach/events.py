@@ -83,6 +83,13 @@ class ResumeDeclined:
 
 
 @dataclass(frozen=True)
+class ExerciseRestored:
+    """The user asked for an exercise left out because it hurt back; it starts again gently."""
+
+    exercise: str
+
+
+@dataclass(frozen=True)
 class ExerciseRecord:
     """How one exercise of a session went: completed, ended_early (next), skipped (pain) or stopped."""
 
@@ -114,5 +121,6 @@ class SessionEnded:
 
 
 Action = (
-    Say | StopSpeaking | PlayCue | StateChanged | SessionStarted | ResumeDeclined | ExerciseEnded | SessionEnded
+    Say | StopSpeaking | PlayCue | StateChanged | SessionStarted | ResumeDeclined | ExerciseRestored | ExerciseEnded
+    | SessionEnded
 )

@@ -6,7 +6,7 @@ answers to a question); this is how it is carried out. See coach.py for the theo
 
 from __future__ import annotations
 
-from voicecoach.answers import status_text, summary_text
+from voicecoach.answers import left_out_news, status_text, summary_text
 from voicecoach.commands import routine_named
 from voicecoach.events import (
     Action, ExerciseEnded, ExerciseRecord, PlayCue, Say, SessionEnded, SessionStarted, StateChanged, StopSpeaking,
@@ -30,6 +30,9 @@ class Player:
         self.pace = pace
         self.plans = plans or {}  # routine id -> the numbers for this session (progression), if not the file's
         self.progress_sentence = NO_PROGRESS_YET  # what "how am I doing" answers; the session layer keeps it current
+        self.dropped: tuple[str, ...] = ()  # exercises left out because they hurt (ids); kept current likewise
+        self.dropped_today: tuple[str, ...] = ()  # those of them left out today, told once at a session's end
+        self._told: set[str] = set()
         self.state = IDLE
         self._question: tuple = ()
         self._phrase = ""  # the words of the command being handled
@@ -98,7 +101,7 @@ class Player:
         self._interrupt(out)
         if self._segment.kind == "exercise" and self._playing_started_exercise():
             self._record("stopped", now, out)
-        self._say(f"Stopping here. {self._summary_text(now)}", out)
+        self._say(f"Stopping here. {self._closing_words(now)}", out)
         self._end(now, stopped=True, out=out)
 
     def _end(self, now: float, stopped: bool, out: list[Action]) -> None:
@@ -111,6 +114,7 @@ class Player:
             )
         )
         self.state, self._playing, self._inserted = IDLE, None, []
+        self._told.update(self.dropped_today)
 
     # ---- playing beats ------------------------------------------------------------------------
 
@@ -154,7 +158,7 @@ class Player:
 
     def _play(self, beat: Beat, now: float, out: list[Action], segment: bool) -> None:
         self._playing, self._playing_is_segment = beat, segment
-        text = self._summary_text(now) if beat.say == SUMMARY else beat.say
+        text = self._closing_words(now) if beat.say == SUMMARY else beat.say
         if beat.cue:
             out.append(PlayCue(beat.cue))
         utterance = self._say(text, out) if text else None
@@ -192,10 +196,13 @@ class Player:
 
     # ---- asking -------------------------------------------------------------------------------
 
-    def _ask(self, question: tuple, text: str, now: float, out: list[Action], again: bool = False) -> None:
-        """Say `text` and wait for the answer to `question` (its kind first, then what it is about)."""
-        self._say(text, out)
-        self._wait_for_answer(question, text, now + speech_seconds(text), again)  # the wait starts once it is asked
+    def _ask(self, question: tuple, text: str, now: float, out: list[Action], again: bool = False,
+             before: str = "") -> None:
+        """Say `text` (after `before`, if given) and wait for the answer to `question` (its kind first,
+        then what it is about); "repeat" asks `text` again."""
+        said = f"{before} {text}".strip()
+        self._say(said, out)
+        self._wait_for_answer(question, text, now + speech_seconds(said), again)  # the wait starts once it is asked
 
     def _wait_for_answer(self, question: tuple, text: str, asked_by: float, again: bool = False) -> None:
         self._question, self._question_text = question, text
@@ -223,9 +230,13 @@ class Player:
         self._records.append(record)
         out.append(ExerciseEnded(record))
 
-    def _summary_text(self, now: float) -> str:
+    def _closing_words(self, now: float) -> str:
+        """How the session went and, the first time, which exercises it left out because they hurt."""
         finished = self._seg + 1 >= len(self._segments) and self._segment.kind == "closing"
-        return summary_text(self._records, now - self._started_at, finished, self._routine_name)
+        text = summary_text(self._records, now - self._started_at, finished, self._routine_name)
+        news = [self.library.content.exercises[e].name for e in self.dropped_today
+                if e in self.dropped and e not in self._told]
+        return f"{text} {left_out_news(news)}" if news else text
 
     def _status_text(self) -> str:
         return status_text(self._segments, self._seg, self._next, self.pace)

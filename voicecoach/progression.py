@@ -129,7 +129,7 @@ def replay(
     dropped = state.pain_skips >= pain_skips_to_drop
     why = state.why
     if dropped:
-        why = f"Hurt {_times(state.pain_skips)} in a row: left out until you ask for it back."
+        why = f"Hurt {times(state.pain_skips)} in a row: left out until you ask for it back."
     numbers = _clamped(state.numbers, exercise)
     return Adjustment(
         exercise_id=exercise_id,
@@ -166,12 +166,12 @@ def _completed(state: _State, exercise: Exercise, numbers: Numbers, good_session
     good = state.good_sessions + 1
     if good < good_sessions_to_grow:
         more = good_sessions_to_grow - good
-        done = "once" if good == 1 else f"{_times(good)} in a row"
+        done = "once" if good == 1 else f"{times(good)} in a row"
         return _State(numbers, good_sessions=good, why=f"Completed {done}; {more} more in a row before a step up.")
     grown, field = _step_up(numbers, exercise)
     if field is None:
         return _State(numbers, why="Completed again, at the top of the seed's range.")
-    return _State(grown, why=f"Completed {_times(good)} in a row: one step up ({_FIELD_WORDS[field]}).")
+    return _State(grown, why=f"Completed {times(good)} in a row: one step up ({_FIELD_WORDS[field]}).")
 
 
 def _pain(state: _State, exercise: Exercise, numbers: Numbers) -> _State:
@@ -235,7 +235,8 @@ _FIELD_WORDS = {
 }
 
 
-def _times(n: int) -> str:
+def times(n: int) -> str:
+    """1 -> "once", 2 -> "twice", 3 -> "3 times"."""
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
