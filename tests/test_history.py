@@ -139,6 +139,14 @@ def test_a_skip_for_a_given_reason_keeps_it(history: History) -> None:
     assert history.recent(1)[0].hurt == ()
 
 
+def test_last_hurt_is_the_day_of_each_exercises_latest_skip_for_pain(history: History) -> None:
+    do_session(history, MONDAY, {"knee_rolls": "skipped", "pelvic_tilt": "skipped"})
+    do_session(history, MONDAY + timedelta(days=2), {"knee_rolls": "skipped", "pelvic_tilt": "completed"})
+    session = history.start_session("short", now=MONDAY + timedelta(days=3))
+    history.record_exercise(session, record("pelvic_tilt", "skipped"), reason="phone", now=MONDAY + timedelta(days=3))
+    assert history.last_hurt() == {"knee_rolls": (MONDAY + timedelta(days=2)).date(), "pelvic_tilt": MONDAY.date()}
+
+
 def test_recording_into_a_session_that_does_not_exist_is_a_history_error(history: History) -> None:
     with pytest.raises(HistoryError, match="no session 42"):
         history.record_exercise(42, record("knee_rolls"))

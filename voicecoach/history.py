@@ -418,6 +418,14 @@ class History:
             sentence += f"; {words.joined(said)} hurt last time"
         return sentence + "."
 
+    def last_hurt(self) -> dict[str, date]:
+        """exercise id -> the (local) date of its latest skip because it hurt."""
+        rows = self._query(
+            """SELECT exercise, recorded_at FROM exercise_results WHERE id IN (SELECT MAX(id) FROM exercise_results
+               WHERE outcome = 'skipped' AND reason = ? GROUP BY exercise)""", (PAIN,),
+        )
+        return {row["exercise"]: datetime.fromisoformat(row["recorded_at"]).date() for row in rows}
+
     def _hurt_last_time(self) -> list[str]:
         """Exercises whose latest result is a skip for pain."""
         attempts, _ = self.attempts()

@@ -99,7 +99,7 @@ def _print_exercises(adjustments: dict[str, Adjustment], names: dict[str, str], 
         print(f"  {names.get(exercise_id, exercise_id):<{width}}  {_numbers(a):<24} {a.why}{flag}", file=out)
     dropped = [e for e, a in adjustments.items() if a.dropped]
     if dropped:
-        print("\nLeft out because they hurt (bring one back with --restore EXERCISE):", file=out)
+        print("\nLeft out because they hurt (say \"bring it back\" to the coach, or use --restore EXERCISE):", file=out)
         for exercise_id in dropped:
             print(f"  {exercise_id}  ({names.get(exercise_id, exercise_id)}): {adjustments[exercise_id].why}", file=out)
 

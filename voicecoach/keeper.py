@@ -1,9 +1,10 @@
 """Keeps the history as the coach goes, and the coach's plans as the history says.
 
 Every action the coach takes that matters later (a session started, an exercise done or skipped, a
-session ended, a resume declined) is written at once, so a kill or a power cut loses at most the
-exercise in progress. After each session the plans are worked out again from the history
-(progression: grow slowly, gentler after pain, ask first) and so is "how am I doing".
+session ended, a resume declined, an exercise brought back) is written at once, so a kill or a power
+cut loses at most the exercise in progress. After each session the plans are worked out again from
+the history (progression: grow slowly, gentler after pain, ask first, leave out), and so are "how am
+I doing" and the exercises left out; those are also updated as soon as a skip may leave one out.
 A history that cannot be written is logged and never stops a workout.
 """
 
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable, Mapping
+from datetime import date
 
 from voicecoach.coach import Coach
-from voicecoach.events import Action, ExerciseEnded, ResumeDeclined, SessionEnded, SessionStarted
+from voicecoach.events import Action, ExerciseEnded, ExerciseRestored, ResumeDeclined, SessionEnded, SessionStarted
 from voicecoach.history import History, HistoryError, Unfinished
 from voicecoach.loader import Library, PlannedExercise
-from voicecoach.progression import apply, questions
+from voicecoach.progression import Adjustment, apply, questions
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +27,17 @@ log = logging.getLogger(__name__)
 class SessionKeeper:
     """The bridge between one coach and one history."""
 
-    def __init__(self, history: History, library: Library, coach: Coach):
+    def __init__(self, history: History, library: Library, coach: Coach, today: Callable[[], date] = date.today):
         self.history, self.library, self.coach = history, library, coach
+        self.today = today
         self.session_id: int | None = None
         self.unfinished: Unfinished | None = None
         self._planned: dict[str, PlannedExercise] = {}
 
-    def plans(self) -> dict[str, list[PlannedExercise]]:
+    def plans(self, adjustments: Mapping[str, Adjustment] | None = None) -> dict[str, list[PlannedExercise]]:
         """Every routine's exercises with this session's numbers, and a question where one hurt."""
-        adjustments = self.history.adjustments(self.library.content.exercises)
+        if adjustments is None:
+            adjustments = self.history.adjustments(self.library.content.exercises)
         plans = {}
         for routine_id in self.library.routine_ids:
             plan = apply(self.library.plan(routine_id), adjustments)
@@ -41,9 +46,11 @@ class SessionKeeper:
         return plans
 
     def refresh(self) -> None:
-        """Give the coach plans and a progress sentence from the history as it is now."""
+        """Give the coach plans, a progress sentence and what is left out, from the history as it is now."""
         try:
-            self.coach.plans = self.plans()
+            adjustments = self.history.adjustments(self.library.content.exercises)
+            self.coach.plans = self.plans(adjustments)
+            self._left_out(adjustments)
             names = {id_: exercise.name.lower() for id_, exercise in self.library.content.exercises.items()}
             self.coach.progress_sentence = self.history.summary_sentence(names=names)
         except HistoryError as error:
@@ -81,6 +88,8 @@ class SessionKeeper:
             self.unfinished = None
         elif isinstance(action, ExerciseEnded) and self.session_id is not None:
             self.history.record_exercise(self.session_id, action.record, self._planned.get(action.record.exercise))
+            if action.record.outcome == "skipped":  # perhaps the second time it hurt: the session's end says so
+                self._left_out(self.history.adjustments(self.library.content.exercises))
         elif isinstance(action, SessionEnded) and self.session_id is not None:
             self.history.end_session(self.session_id, action)
             self.session_id = None
@@ -88,3 +97,13 @@ class SessionKeeper:
         elif isinstance(action, ResumeDeclined) and self.unfinished is not None:
             self.history.abandon(self.unfinished.session.id)
             self.unfinished = None
+        elif isinstance(action, ExerciseRestored):
+            self.history.restore(action.exercise)
+            self.refresh()
+
+    def _left_out(self, adjustments: Mapping[str, Adjustment]) -> None:
+        """Tell the coach which exercises are left out because they hurt, and which of them since today."""
+        dropped = tuple(e for e in self.library.content.exercises if e in adjustments and adjustments[e].dropped)
+        hurt_on = self.history.last_hurt() if dropped else {}
+        self.coach.dropped = dropped
+        self.coach.dropped_today = tuple(e for e in dropped if hurt_on.get(e) == self.today())
