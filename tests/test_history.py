@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import history as history_module
+from voicecoach import historyfile
 from voicecoach.events import ExerciseRecord, SessionEnded
 from voicecoach.history import History, HistoryError, default_path
 from voicecoach.loader import load
@@ -70,7 +70,7 @@ def test_the_file_is_wal_fully_synchronous_and_versioned(history: History) -> No
     db = history._db
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(history_module.MIGRATIONS) == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(historyfile.MIGRATIONS) == 1
 
 
 # ---- a simulated week ------------------------------------------------------------------------
@@ -269,7 +269,7 @@ def test_a_truncated_file_is_moved_aside_and_a_fresh_history_started(
         file.truncate(int(size * keep) if keep < 1 else int(keep))
     truncated = path.read_bytes()
     when = datetime(2025, 3, 9, 7, 30, tzinfo=TZ)
-    with caplog.at_level(logging.WARNING, logger="voicecoach.history"):
+    with caplog.at_level(logging.WARNING, logger="voicecoach.historyfile"):
         with History.open(path, now=when) as fresh:
             assert fresh.recovered_from == tmp_path / "history.sqlite3.corrupt-20250309T073000"
             assert fresh.recovered_from.read_bytes() == truncated
@@ -336,8 +336,8 @@ def test_a_folder_that_cannot_be_made_is_a_history_error(tmp_path: Path) -> None
 def test_an_older_file_is_migrated_in_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "history.sqlite3"
     _filled(path)
-    extended = [*history_module.MIGRATIONS, ("ALTER TABLE sessions ADD COLUMN mood TEXT",)]
-    monkeypatch.setattr(history_module, "MIGRATIONS", extended)
+    extended = [*historyfile.MIGRATIONS, ("ALTER TABLE sessions ADD COLUMN mood TEXT",)]
+    monkeypatch.setattr(historyfile, "MIGRATIONS", extended)
     with History.open(path) as migrated:
         assert migrated._db.execute("PRAGMA user_version").fetchone()[0] == 2
         assert len(migrated.recent(10)) == 5
@@ -347,11 +347,11 @@ def test_an_older_file_is_migrated_in_one_transaction(tmp_path: Path, monkeypatc
 def test_a_failing_migration_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "history.sqlite3"
     _filled(path)
-    broken = [*history_module.MIGRATIONS, ("ALTER TABLE sessions ADD COLUMN mood TEXT", "ALTER TABLE nowhere ADD x")]
-    monkeypatch.setattr(history_module, "MIGRATIONS", broken)
+    broken = [*historyfile.MIGRATIONS, ("ALTER TABLE sessions ADD COLUMN mood TEXT", "ALTER TABLE nowhere ADD x")]
+    monkeypatch.setattr(historyfile, "MIGRATIONS", broken)
     with pytest.raises(HistoryError):
         History.open(path)
-    monkeypatch.setattr(history_module, "MIGRATIONS", broken[:1])
+    monkeypatch.setattr(historyfile, "MIGRATIONS", broken[:1])
     with History.open(path) as unchanged:
         assert unchanged._db.execute("PRAGMA user_version").fetchone()[0] == 1
         columns = [row[1] for row in unchanged._db.execute("PRAGMA table_info(sessions)")]

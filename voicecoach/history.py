@@ -6,17 +6,9 @@
 # happens, in its own transaction, so a power cut loses at most the exercise in progress; a session
 # with no ended_at is one the process never finished, and `unfinished_session` offers to resume it.
 #
-# Durability: WAL journal with synchronous=FULL. WAL alone keeps the file consistent through a
-# killed process or a power cut; FULL also fsyncs the WAL at every commit, so a record that was
-# committed survives a power cut too (with NORMAL the last few commits can roll back). Unplugging
-# the Pi is the usual way it is switched off, and we write a dozen small rows a session, so the
-# few milliseconds of an fsync on an SD card cost nothing.
-#
-# A file that is not a database, or fails `PRAGMA quick_check` (truncated, overwritten), is moved
-# aside as `<name>.corrupt-<time>` (with its -wal and -shm) and a fresh history is started, with a
-# warning logged and `History.recovered_from` set so the coach can say so. The appliance has no
-# screen: refusing to start would be a crash loop. Problems that moving the file cannot fix (a
-# directory we may not write, a file from a newer voicecoach) are a HistoryError, one sentence.
+# The file itself (schema, WAL and fsync, checks, a damaged file moved aside and a fresh history
+# started) is historyfile.py; what is read back (SessionSummary, ExerciseResult, Unfinished) is
+# historyrecords.py. This module is the History: one transaction per write, and the queries.
 #
 # Progression is not stored: it is replayed from the results (voicecoach.progression) whenever a
 # session is planned. The `progression` table keeps only what the results cannot say: that the user
@@ -25,157 +17,30 @@
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from voicecoach import words
-from voicecoach.errors import VoicecoachError
 from voicecoach.events import ExerciseRecord, SessionEnded
+from voicecoach.historyfile import HistoryError, aware, default_path, iso, local_now, open_database
+from voicecoach.historyrecords import ExerciseResult, SessionSummary, Unfinished, result_from_row
 from voicecoach.loader import PlannedExercise
 from voicecoach.progression import PAIN, Adjustment, Attempt, Numbers, replay
 from voicecoach.routine import Exercise
 
+__all__ = [
+    "RESUME_WITHIN", "SKIP_REASON", "ExerciseResult", "History", "HistoryError", "SessionSummary", "Unfinished",
+    "default_path",
+]
 log = logging.getLogger(__name__)
 
-FILE_NAME = "history.sqlite3"
-BUSY_TIMEOUT_MS = 5000
 RESUME_WITHIN = timedelta(hours=12)
 """An unfinished session older than this is not offered for resuming."""
 SKIP_REASON = PAIN
 """The coach's only skip is "skip, if it hurts" (its safety advice: "If an exercise hurts, stop. Say skip")."""
-
-# MIGRATIONS[n] takes the file from user_version n to n + 1, in one transaction.
-MIGRATIONS: list[tuple[str, ...]] = [
-    (
-        """CREATE TABLE sessions (
-            id INTEGER PRIMARY KEY,
-            routine TEXT NOT NULL,
-            started_at TEXT NOT NULL,           -- wall clock, ISO 8601 with the UTC offset
-            ended_at TEXT,                      -- NULL: never ended (process killed, power cut)
-            stopped INTEGER,                    -- 1: the user said stop (or the session was abandoned)
-            minutes REAL
-        )""",
-        """CREATE TABLE exercise_results (
-            id INTEGER PRIMARY KEY,
-            session_id INTEGER NOT NULL REFERENCES sessions(id),
-            exercise TEXT NOT NULL,
-            outcome TEXT NOT NULL CHECK (outcome IN ('completed', 'ended_early', 'skipped', 'stopped')),
-            reason TEXT,                        -- why it was skipped: 'pain'
-            reps_done INTEGER NOT NULL,
-            reps_planned INTEGER NOT NULL,
-            reps INTEGER,                       -- the numbers used (NULL: not known)
-            hold_seconds INTEGER,
-            hold_breaths INTEGER,
-            duration_seconds INTEGER,
-            started_at_seconds REAL NOT NULL,   -- on the session's clock
-            ended_at_seconds REAL NOT NULL,
-            recorded_at TEXT NOT NULL           -- wall clock
-        )""",
-        "CREATE INDEX exercise_results_by_session ON exercise_results (session_id, id)",
-        "CREATE INDEX exercise_results_by_exercise ON exercise_results (exercise, id)",
-        """CREATE TABLE progression (
-            exercise TEXT PRIMARY KEY,
-            restored_after INTEGER NOT NULL,    -- results with id <= this are forgotten
-            restored_at TEXT NOT NULL
-        )""",
-    ),
-]
-
-
-class HistoryError(VoicecoachError):
-    """The exercise history cannot be opened or written."""
-
-
-@dataclass(frozen=True)
-class ExerciseResult:
-    """One stored ExerciseRecord, with the numbers it was done with."""
-
-    id: int
-    session_id: int
-    exercise: str
-    outcome: str
-    reason: str | None
-    reps_done: int
-    reps_planned: int
-    numbers: Numbers | None
-    started_at_seconds: float
-    ended_at_seconds: float
-    recorded_at: datetime
-
-
-@dataclass(frozen=True)
-class SessionSummary:
-    """A session and what happened in it."""
-
-    id: int
-    routine: str
-    started_at: datetime
-    ended_at: datetime | None
-    stopped: bool
-    minutes: float | None
-    results: tuple[ExerciseResult, ...]
-
-    @property
-    def done(self) -> tuple[str, ...]:
-        return tuple(r.exercise for r in self.results if r.outcome in ("completed", "ended_early"))
-
-    @property
-    def skipped(self) -> tuple[str, ...]:
-        return tuple(r.exercise for r in self.results if r.outcome == "skipped")
-
-    @property
-    def hurt(self) -> tuple[str, ...]:
-        return tuple(r.exercise for r in self.results if r.outcome == "skipped" and r.reason == PAIN)
-
-
-@dataclass(frozen=True)
-class Unfinished:
-    """A session that never ended; resume it at the exercise after the last recorded one."""
-
-    session: SessionSummary
-
-    @property
-    def last_exercise(self) -> str | None:
-        return self.session.results[-1].exercise if self.session.results else None
-
-    def resume_index(self, plan: Sequence[PlannedExercise]) -> int:
-        """Where to carry on in `plan`: after the last recorded exercise (records not in the plan,
-        e.g. dropped since, are passed over)."""
-        index = 0
-        for result in self.session.results:
-            found = next((i for i in range(index, len(plan)) if plan[i].id == result.exercise), None)
-            if found is not None:
-                index = found + 1
-        return index
-
-    def remaining(self, plan: Sequence[PlannedExercise]) -> list[PlannedExercise]:
-        return list(plan[self.resume_index(plan) :])
-
-
-def default_path() -> Path:
-    """$XDG_DATA_HOME/voicecoach/history.sqlite3, else ~/.local/share/voicecoach/history.sqlite3."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "voicecoach" / FILE_NAME
-
-
-def _now() -> datetime:
-    return datetime.now().astimezone()
-
-
-def _aware(moment: datetime | None) -> datetime:
-    """`moment` (now, if None) with its UTC offset; a naive time is taken as local."""
-    if moment is None:
-        return _now()
-    return moment if moment.tzinfo is not None else moment.astimezone()
-
-
-def _iso(moment: datetime | None) -> str:
-    return _aware(moment).isoformat(timespec="seconds")
 
 
 class History:
@@ -191,21 +56,10 @@ class History:
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, now: datetime | None = None) -> History:
-        """Open (creating and migrating) the history; an unreadable file is moved aside, see above."""
+        """Open (creating and migrating) the history; an unreadable file is moved aside (historyfile.py)."""
         path = Path(path) if path is not None else default_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise HistoryError(f"Cannot create the history folder {path.parent}: {error.strerror}.") from None
-        try:
-            return cls(_connect(path), path)
-        except _Corrupt as problem:
-            aside = _move_aside(path, _aware(now))
-            log.warning("The history at %s could not be read (%s); moved it to %s and started afresh.", path, problem, aside)
-            try:
-                return cls(_connect(path), path, recovered_from=aside)
-            except _Corrupt as again:
-                raise HistoryError(f"Cannot start a new history at {path}: {again}.") from None
+        connection, aside = open_database(path, now)
+        return cls(connection, path, recovered_from=aside)
 
     def close(self) -> None:
         self._db.close()
@@ -242,7 +96,7 @@ class History:
         with self._transaction() as db:
             db.execute("UPDATE sessions SET ended_at = started_at, stopped = 1 WHERE ended_at IS NULL")
             cursor = db.execute(
-                "INSERT INTO sessions (routine, started_at) VALUES (?, ?)", (routine, _iso(now))
+                "INSERT INTO sessions (routine, started_at) VALUES (?, ?)", (routine, iso(now))
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -263,7 +117,7 @@ class History:
         if reason is None and record.outcome == "skipped":
             reason = SKIP_REASON
         with self._transaction() as db:
-            return self._insert(db, session_id, record, numbers_used, reason, _aware(now))
+            return self._insert(db, session_id, record, numbers_used, reason, aware(now))
 
     def _insert(
         self, db: sqlite3.Connection, session_id: int, record: ExerciseRecord,
@@ -278,14 +132,14 @@ class History:
                    recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (session_id, record.exercise, record.outcome, reason, record.reps_done, record.reps_planned,
              *used, record.started_at, record.ended_at,
-             _iso(now)),
+             iso(now)),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
     def end_session(self, session_id: int, ended: SessionEnded, now: datetime | None = None) -> None:
         """Mark the session ended; any of ended.records not already saved are saved now."""
-        now = _aware(now)
+        now = aware(now)
         with self._transaction() as db:
             saved = {
                 (row["exercise"], row["started_at_seconds"], row["ended_at_seconds"])
@@ -297,7 +151,7 @@ class History:
                     self._insert(db, session_id, record, None, reason, now)
             updated = db.execute(
                 "UPDATE sessions SET ended_at = ?, stopped = ?, minutes = ? WHERE id = ?",
-                (_iso(now), int(ended.stopped), ended.minutes, session_id),
+                (iso(now), int(ended.stopped), ended.minutes, session_id),
             )
             if updated.rowcount == 0:
                 raise HistoryError(f"There is no session {session_id} in the history.")
@@ -319,7 +173,7 @@ class History:
                 """INSERT INTO progression (exercise, restored_after, restored_at) VALUES (?, ?, ?)
                    ON CONFLICT (exercise) DO UPDATE SET restored_after = excluded.restored_after,
                    restored_at = excluded.restored_at""",
-                (exercise_id, last, _iso(now)),
+                (exercise_id, last, iso(now)),
             )
 
     # ---- reading ------------------------------------------------------------------------------
@@ -330,7 +184,7 @@ class History:
         if not rows:
             return None
         session = self._summary(rows[0])
-        if _aware(now) - session.started_at > within:
+        if aware(now) - session.started_at > within:
             return None
         return Unfinished(session)
 
@@ -352,7 +206,7 @@ class History:
             ended_at=datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
             stopped=bool(row["stopped"]),
             minutes=row["minutes"],
-            results=tuple(map(_result, results)),
+            results=tuple(map(result_from_row, results)),
         )
 
     def active_days(self) -> set[date]:
@@ -366,7 +220,7 @@ class History:
     def streak_days(self, today: date | None = None) -> int:
         """Days in a row with exercise, ending today (or yesterday: today's session may be still to come)."""
         days = self.active_days()
-        day = today or _now().date()
+        day = today or local_now().date()
         if day not in days:
             day -= timedelta(days=1)
         streak = 0
@@ -383,7 +237,7 @@ class History:
         for row in self._query("SELECT * FROM exercise_results ORDER BY id"):
             if row["id"] <= restored.get(row["exercise"], 0):
                 continue
-            result = _result(row)
+            result = result_from_row(row)
             attempt = Attempt(result.outcome, result.reason, result.numbers)
             sessions = per_session.setdefault(result.exercise, {})
             earlier = sessions.get(result.session_id)
@@ -403,7 +257,7 @@ class History:
 
     def summary_sentence(self, today: date | None = None, names: Mapping[str, str] | None = None) -> str:
         """One spoken sentence for "how am I doing"."""
-        today = today or _now().date()
+        today = today or local_now().date()
         week = [s for s in self.sessions_since(today - timedelta(days=6)) if s.done]
         if not week:
             sentence = "You haven't done a session in the last seven days"
@@ -437,95 +291,3 @@ _SEVERITY = {"completed": 0, "ended_early": 1, "stopped": 2, "skipped": 3}
 
 def _severity(attempt: Attempt) -> int:
     return _SEVERITY[attempt.outcome] + (1 if attempt.pain else 0)
-
-
-def _result(row: sqlite3.Row) -> ExerciseResult:
-    numbers = None
-    if row["reps"] is not None:
-        numbers = Numbers(row["reps"], row["hold_seconds"], row["hold_breaths"], row["duration_seconds"])
-    return ExerciseResult(
-        id=row["id"], session_id=row["session_id"], exercise=row["exercise"], outcome=row["outcome"],
-        reason=row["reason"], reps_done=row["reps_done"], reps_planned=row["reps_planned"], numbers=numbers,
-        started_at_seconds=row["started_at_seconds"], ended_at_seconds=row["ended_at_seconds"],
-        recorded_at=datetime.fromisoformat(row["recorded_at"]),
-    )
-
-
-# ---- opening, checking and migrating the file -----------------------------------------------------
-
-
-class _Corrupt(Exception):
-    """The file is not a readable SQLite database."""
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    except sqlite3.Error as error:
-        raise HistoryError(f"Cannot open the history at {path}: {error}.") from None
-    try:
-        db.row_factory = sqlite3.Row
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _check_version(db, path)  # before WAL mode rewrites the header of a file we must leave alone
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            log.warning("The history at %s is in %s journal mode, not WAL.", path, mode)
-        db.execute("PRAGMA synchronous = FULL")
-        db.execute("PRAGMA foreign_keys = ON")
-        check = db.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            raise _Corrupt(check)
-        _migrate(db, path)
-        return db
-    except sqlite3.DatabaseError as error:
-        db.close()
-        if isinstance(error, sqlite3.OperationalError) and not _looks_corrupt(error):
-            raise HistoryError(f"Cannot open the history at {path}: {error}.") from None
-        raise _Corrupt(str(error)) from None
-    except BaseException:
-        db.close()
-        raise
-
-
-def _looks_corrupt(error: sqlite3.Error) -> bool:
-    text = str(error).lower()
-    return any(w in text for w in ("malformed", "not a database", "corrupt"))
-
-
-def _check_version(db: sqlite3.Connection, path: Path) -> None:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
-        raise HistoryError(
-            f"The history at {path} was written by a newer voicecoach (schema {version}); update voicecoach."
-        )
-
-
-def _migrate(db: sqlite3.Connection, path: Path) -> None:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for target in range(version + 1, len(MIGRATIONS) + 1):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in MIGRATIONS[target - 1]:
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {target}")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        log.info("history %s: schema %d", path, target)
-
-
-def _move_aside(path: Path, now: datetime) -> Path:
-    stamp = now.strftime("%Y%m%dT%H%M%S")
-    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while aside.exists():
-        aside, n = path.with_name(f"{path.name}.corrupt-{stamp}-{n}"), n + 1
-    try:
-        for suffix in ("", "-wal", "-shm"):
-            part = Path(f"{path}{suffix}")
-            if part.exists():
-                part.replace(Path(f"{aside}{suffix}"))
-    except OSError as error:
-        raise HistoryError(f"The history at {path} is unreadable and cannot be moved aside: {error.strerror}.") from None
-    return aside

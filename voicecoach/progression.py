@@ -14,7 +14,8 @@
 #
 # A step up grows repetitions first, then the hold (seconds, breaths, or a movement's duration),
 # never past the seed's high end; a step down undoes the last step up, never below the low end.
-# A dropped exercise comes back only through `replay(..., restored=True)` (History.restore).
+# A dropped exercise comes back only through `replay(..., restored=True)`: History.restore, when the
+# user says "bring it back" and then yes, or runs `voicecoach history --restore ID`.
 
 from __future__ import annotations
 
