@@ -203,6 +203,15 @@ def coach_in(state: str) -> tuple[Coach, float]:
     return coach, now
 
 
+def test_every_handler_the_state_table_names_exists():
+    from voicecoach.coach import REFUSALS, TRANSITIONS
+
+    assert set(TRANSITIONS) == set(REFUSALS) == {IDLE, ACTIVE, PAUSED, "asking"}
+    for state, handlers in TRANSITIONS.items():
+        for intent, name in handlers.items():
+            assert callable(getattr(Coach, f"_on_{name}", None)), f"{state}: {intent.value} names _on_{name}"
+
+
 @pytest.mark.parametrize("state", [IDLE, ACTIVE, PAUSED])
 @pytest.mark.parametrize("intent", list(Intent))
 def test_every_command_in_every_state_gets_a_spoken_answer_never_an_exception(state, intent):
