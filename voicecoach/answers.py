@@ -30,9 +30,9 @@ def help_text(state: str, intents: Iterable[Intent], routine_name: str, question
         text = (f"Say start to begin the {routine_name}, or start gentle, or start short. "
                 "Say how long is left to hear how long it takes.")
         if left_out:
-            it, are = _it(left_out), "are" if _plural(left_out) else "is"
-            text += (f" {_names(left_out)} {are} left out because {_they(left_out)} hurt; to try {it} again, "
-                     f"say {spoken_name(Intent.BRING_BACK)}.")
+            are = "are" if _plural(left_out) else "is"
+            text += (f" {_names(left_out)} {are} left out because {_they(left_out)} hurt; "
+                     f"to try {_them(left_out)} again, say {spoken_name(Intent.BRING_BACK)}.")
         return text
     names = [HELP_GLOSS.get(i, spoken_name(i)) for i in intents if i not in NOT_LISTED]
     return f"You can say: {words.joined(names, 'or')}."
@@ -71,7 +71,7 @@ def bring_back_question(name: str) -> str:
     """Asked for each exercise left out: "Pelvic tilt is left out because it hurt twice. Bring it back? ..."."""
     are = "are" if _plural([name]) else "is"
     return (f"{name} {are} left out because {_they([name])} hurt {times(PAIN_SKIPS_TO_DROP)}. "
-            f"Bring {_it([name])} back? Say yes, or no.")
+            f"Bring {_them([name])} back? Say yes, or no.")
 
 
 def brought_back(name: str) -> str:
@@ -81,9 +81,9 @@ def brought_back(name: str) -> str:
 
 def left_out_news(names: Sequence[str]) -> str:
     """Said once at the end of the session in which exercises were left out: what happened, and what to say."""
-    it = _it(names)
-    return (f"{_names(names)} hurt {times(PAIN_SKIPS_TO_DROP)} in a row, so I'll leave {it} out from now on. "
-            f"To try {it} again one day, say {spoken_name(Intent.BRING_BACK)}.")
+    them = _them(names)
+    return (f"{_names(names)} hurt {times(PAIN_SKIPS_TO_DROP)} in a row, so I'll leave {them} out from now on. "
+            f"To try {them} again one day, say {spoken_name(Intent.BRING_BACK)}.")
 
 
 def _plural(names: Sequence[str]) -> bool:
@@ -95,7 +95,7 @@ def _they(names: Sequence[str]) -> str:
     return "they" if _plural(names) else "it"
 
 
-def _it(names: Sequence[str]) -> str:
+def _them(names: Sequence[str]) -> str:
     return "them" if _plural(names) else "it"
 
 

@@ -77,6 +77,9 @@ class Player:
     def _routine_name(self) -> str:
         return self.library.routine(self.routine_id).name.lower()
 
+    def _exercise_name(self, exercise_id: str) -> str:
+        return self.library.content.exercises[exercise_id].name
+
     # ---- starting and ending ------------------------------------------------------------------
 
     def _begin(self, now: float, out: list[Action], resume_at: int | None = None) -> None:
@@ -234,8 +237,7 @@ class Player:
         """How the session went and, the first time, which exercises it left out because they hurt."""
         finished = self._seg + 1 >= len(self._segments) and self._segment.kind == "closing"
         text = summary_text(self._records, now - self._started_at, finished, self._routine_name)
-        news = [self.library.content.exercises[e].name for e in self.dropped_today
-                if e in self.dropped and e not in self._told]
+        news = [self._exercise_name(e) for e in self.dropped_today if e in self.dropped and e not in self._told]
         return f"{text} {left_out_news(news)}" if news else text
 
     def _status_text(self) -> str:

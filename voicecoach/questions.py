@@ -119,6 +119,3 @@ class Questions(Player):
     def _wait(self, out: list[Action]) -> None:
         self.state = IDLE
         self._say(f"I'll wait. {WHEN_READY}", out)
-
-    def _exercise_name(self, exercise_id: str) -> str:
-        return self.library.content.exercises[exercise_id].name
