@@ -9,6 +9,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from voicecoach import __version__
@@ -132,6 +133,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     said = [parse_say(text) for text in args.say]
     routine = _routine(args, library)
     if args.mic:
+        if args.history:
+            raise VoicecoachError("--history remembers simulations without --mic only, for now.")
         from voicecoach.voice import open_configured_recogniser, simulate_from_wav
 
         simulate_from_wav(library, routine, Path(args.mic), said, show=_printer(args.json),
@@ -139,8 +142,25 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                           speaker_out=Path(args.speaker_out) if args.speaker_out else None,
                           echo=args.echo, room_echo_db=args.room_echo_db, settings=args.settings)
         return 0
-    simulate(library, routine, said, Timeline(_printer(args.json)), pace=args.settings.pace())
+    if args.history is None:
+        if args.at is not None:
+            raise VoicecoachError("--at says when a remembered session began: use it with --history FILE.")
+        simulate(library, routine, said, Timeline(_printer(args.json)), pace=args.settings.pace())
+        return 0
+    from voicecoach.history import History
+
+    with History.open(args.history) as history:
+        simulate(library, routine, said, Timeline(_printer(args.json)), pace=args.settings.pace(),
+                 history=history, started_at=args.at)
     return 0
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 date or date and time (local time unless it says otherwise)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-02 or 2026-03-02T18:30") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -277,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --mic: the echo canceller (auto: livekit's WebRTC AEC3 if it loads)")
     p.add_argument("--room-echo-db", type=float, metavar="DB",
                    help="with --mic: also leak the coach's own voice into the microphone at DB (e.g. -10)")
+    p.add_argument("--history", metavar="FILE",
+                   help="remember the session in this history file, as serve does, and plan it from there")
+    p.add_argument("--at", metavar="WHEN", type=_moment,
+                   help="with --history: when the session begins, e.g. 2026-03-02 or 2026-03-02T18:30 (default: now)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", parents=[common], help="coach a routine in real time")

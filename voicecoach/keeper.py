@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 
 from voicecoach.coach import Coach
 from voicecoach.events import Action, ExerciseEnded, ExerciseRestored, ResumeDeclined, SessionEnded, SessionStarted
@@ -27,9 +27,12 @@ log = logging.getLogger(__name__)
 class SessionKeeper:
     """The bridge between one coach and one history."""
 
-    def __init__(self, history: History, library: Library, coach: Coach, today: Callable[[], date] = date.today):
+    def __init__(self, history: History, library: Library, coach: Coach, today: Callable[[], date] = date.today,
+                 wall: Callable[[], datetime | None] = lambda: None):
+        """`wall` gives the time to write for each record (None: the wall clock; simulations pass their own)."""
         self.history, self.library, self.coach = history, library, coach
         self.today = today
+        self.wall = wall
         self.session_id: int | None = None
         self.unfinished: Unfinished | None = None
         self._planned: dict[str, PlannedExercise] = {}
@@ -52,7 +55,7 @@ class SessionKeeper:
             self.coach.plans = self.plans(adjustments)
             self._left_out(adjustments)
             names = {id_: exercise.name.lower() for id_, exercise in self.library.content.exercises.items()}
-            self.coach.progress_sentence = self.history.summary_sentence(names=names)
+            self.coach.progress_sentence = self.history.summary_sentence(today=self.today(), names=names)
         except HistoryError as error:
             log.error("could not read the history: %s", error)
 
@@ -84,21 +87,22 @@ class SessionKeeper:
             if action.resumed_at is not None and self.unfinished is not None:
                 self.session_id = self.unfinished.session.id
             else:
-                self.session_id = self.history.start_session(action.routine)
+                self.session_id = self.history.start_session(action.routine, now=self.wall())
             self.unfinished = None
         elif isinstance(action, ExerciseEnded) and self.session_id is not None:
-            self.history.record_exercise(self.session_id, action.record, self._planned.get(action.record.exercise))
+            self.history.record_exercise(self.session_id, action.record, self._planned.get(action.record.exercise),
+                                         now=self.wall())
             if action.record.outcome == "skipped":  # perhaps the second time it hurt: the session's end says so
                 self._left_out(self.history.adjustments(self.library.content.exercises))
         elif isinstance(action, SessionEnded) and self.session_id is not None:
-            self.history.end_session(self.session_id, action)
+            self.history.end_session(self.session_id, action, now=self.wall())
             self.session_id = None
             self.refresh()
         elif isinstance(action, ResumeDeclined) and self.unfinished is not None:
             self.history.abandon(self.unfinished.session.id)
             self.unfinished = None
         elif isinstance(action, ExerciseRestored):
-            self.history.restore(action.exercise)
+            self.history.restore(action.exercise, now=self.wall())
             self.refresh()
 
     def _left_out(self, adjustments: Mapping[str, Adjustment]) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from voicecoach.coach import Coach
 from voicecoach.commands import PHRASES, Intent, intent_for, normalise
 from voicecoach.errors import VoicecoachError
 from voicecoach.events import Command
+from voicecoach.history import History
+from voicecoach.keeper import SessionKeeper
 from voicecoach.loader import Library
 from voicecoach.loop import EstimatedSpeaker, Timeline, VirtualClock, run
 from voicecoach.narration import Pace
@@ -39,13 +42,23 @@ def parse_say(text: str) -> Said:
 
 
 def simulate(library: Library, routine_id: str, said: list[Said] = (), timeline: Timeline | None = None,
-             pace: Pace = Pace(), plans: dict | None = None) -> Timeline:
+             pace: Pace = Pace(), plans: dict | None = None, history: History | None = None,
+             started_at: datetime | None = None) -> Timeline:
     """Run `routine_id` from start to end in virtual time; returns the timeline. `plans` gives
-    routines their numbers and questions for this session (progression)."""
+    routines their numbers and questions for this session (progression). With a `history`, the
+    session is remembered in it as `serve` would, as if it began at `started_at` (default: now),
+    and the plans come from it."""
     timeline = timeline or Timeline()
     clock = VirtualClock()
     for s in sorted(said, key=lambda s: s.seconds):
         clock.schedule(s.seconds, Command(s.intent, s.phrase, s.seconds))
     coach = Coach(library, routine_id, pace, plans)
-    run(coach, clock, EstimatedSpeaker(clock), timeline)
+    observe = None
+    if history is not None:
+        origin = (started_at or datetime.now()).astimezone()
+        keeper = SessionKeeper(history, library, coach, today=origin.date,
+                               wall=lambda: origin + timedelta(seconds=clock.now()))
+        keeper.refresh()
+        observe = keeper.observe
+    run(coach, clock, EstimatedSpeaker(clock), timeline, observe=observe)
     return timeline
