@@ -7,6 +7,12 @@ is late on soft onsets). It closes after `hangover_seconds` of non-speech. Utter
 past `max_speech_seconds` cannot be a command: they are dropped at once and no audio is kept until
 the speaker pauses. Utterances shorter than `min_speech_seconds` of speech, or quieter than
 `min_level_dbfs`, are dropped as clicks and murmur. Nothing here knows about words.
+
+In steady noise (a fan, an exercise bike, a running tap) webrtcvad calls every frame speech, so
+every utterance would run past `max_speech_seconds` and be dropped. A frame therefore also has to
+stand `min_snr_db` above the noise floor: the `floor_percentile` of the frame levels over the last
+`floor_window_seconds` (low enough that a short word does not raise it). Until a quarter of that
+window has been heard, the VAD decides alone.
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ class SegmenterOptions:
     min_speech_seconds: float = 0.15
     max_speech_seconds: float = 2.0
     min_level_dbfs: float = -50.0
+    min_snr_db: float = 10.0  # 0 turns the noise-floor gate off
+    floor_window_seconds: float = 1.5
+    floor_percentile: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ class Segmenter:
         self._speech_start_frame = 0
         self._last_speech_frame = 0
         self._skipping = False  # inside an over-long stretch of speech, waiting for a pause
+        self._levels: deque[float] = deque(maxlen=max(1, round(options.floor_window_seconds / options.frame_seconds)))
 
     def push(self, pcm: bytes) -> list[Utterance]:
         """Take the next chunk of 16 kHz mono 16-bit PCM; return utterances it completed."""
@@ -107,7 +117,8 @@ class Segmenter:
     def _frame(self, frame: bytes) -> Utterance | None:
         index = self._frames_seen
         self._frames_seen += 1
-        is_speech = self._vad.is_speech(frame, SAMPLE_RATE)
+        above_floor = self._above_floor(frame)  # every frame, so the floor follows the noise
+        is_speech = above_floor and self._vad.is_speech(frame, SAMPLE_RATE)
         if self._skipping:
             self._last_speech_frame = index if is_speech else self._last_speech_frame
             if index - self._last_speech_frame >= self._hangover_frames:
@@ -136,6 +147,17 @@ class Segmenter:
         if index - self._last_speech_frame >= self._hangover_frames:
             return self._close()
         return None
+
+    def _above_floor(self, frame: bytes) -> bool:
+        """Whether `frame` stands `min_snr_db` above the recent noise floor (then remember its level)."""
+        if self.options.min_snr_db <= 0:
+            return True
+        samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
+        level = 10.0 * math.log10(float(np.mean(samples * samples)) + 1.0)
+        known = len(self._levels) >= self._levels.maxlen // 4
+        floor = float(np.percentile(self._levels, self.options.floor_percentile)) if known else -math.inf
+        self._levels.append(level)
+        return level >= floor + self.options.min_snr_db
 
     def _close(self) -> Utterance | None:
         frames, self._open = self._open or [], None
