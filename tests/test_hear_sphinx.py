@@ -70,6 +70,7 @@ def test_grammar_is_generated_from_the_phrase_table() -> None:
     for phrase in PHRASES:
         assert phrase in text
     assert "<garbage> = the | up;" in text
+    assert "<garbage>+" in text  # any number of other words, so a sentence is not forced into a command
 
 
 def test_garbage_words_never_sound_like_a_one_word_command() -> None:
@@ -151,3 +152,12 @@ def test_long_speech_is_never_a_command(recogniser: SphinxRecogniser, tmp_path: 
     recogniser.listen_for(frozenset(Intent))
     sentence = say("please stop the session now, I think we have done enough exercise for one day", tmp_path)
     assert hear(recogniser, quiet(1.0) + sentence + quiet(1.0)) == []
+
+
+@pytest.mark.parametrize("sentence", ["how am I doing this", "how much longer is the road", "where am I going",
+                                      "let's start with tea", "no thanks to him"])
+def test_a_command_phrase_inside_a_longer_sentence_is_not_a_command(
+    recogniser: SphinxRecogniser, tmp_path: Path, sentence: str
+) -> None:
+    recogniser.listen_for(frozenset(Intent))
+    assert hear(recogniser, quiet(1.0) + say(sentence, tmp_path) + quiet(1.0)) == [], sentence

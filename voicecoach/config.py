@@ -102,7 +102,7 @@ class Config(BaseModel):
     # Hearing: the recogniser, a Vosk model folder (null: the usual places), and how sure it must be.
     engine: Literal["auto", "vosk", "pocketsphinx"] = "auto"
     model: OptionalPath = None
-    sphinx_reject_below_llr: Annotated[float, AfterValidator(_between(-100.0, 100.0))] = -35.0
+    sphinx_reject_below_llr: Annotated[float, AfterValidator(_between(-100.0, 100.0))] = -40.0
     vosk_min_confidence: Annotated[float, AfterValidator(_between(0.0, 1.0))] = 0.5
     bargein_tail_seconds: Annotated[float, AfterValidator(_between(0.0, 5.0, " seconds"))] = 0.6
     # Coaching: the routine `serve` offers (null: the first in the file) and the breathing pace.

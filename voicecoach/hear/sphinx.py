@@ -5,9 +5,10 @@ grammar alone never decides. The stream is cut into short utterances by a VAD (`
 utterance goes through three checks, cheapest first:
 
 1. the segmenter drops utterances that are too short, too quiet or too long to be a command;
-2. the utterance is decoded with the command grammar, whose alternatives also include the most
-   frequent English words as "garbage": a word that is not a command can come out as itself,
-   and then nothing is heard;
+2. the utterance is decoded with the command grammar, whose alternatives also include any
+   sequence of the most frequent English words as "garbage": a word or a sentence that is not a
+   command can come out as itself, and then nothing is heard ("how much longer is the road" is
+   not forced into "how much longer");
 3. the same audio is decoded with an unconstrained phone loop (allphone search). The phone loop
    fits any speech at least about as well as the grammar does, so the grammar's score minus the
    phone loop's score, per frame of speech, is a log-likelihood ratio: near zero when the audio
@@ -50,7 +51,7 @@ class SphinxOptions:
 
     # Grammar score minus phone-loop score, in PocketSphinx log units per 10 ms frame of speech.
     # Below this an utterance is not a command. Lower = easier to trigger.
-    reject_below_llr: float = -35.0
+    reject_below_llr: float = -40.0
     # Immediate intents (pause, stop, skip) are accepted this much lower, so they stay easy to say.
     immediate_llr_allowance: float = 10.0
     # Log units per frame for confidence to go from 0.5 to about 0.73.
