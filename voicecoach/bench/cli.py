@@ -80,7 +80,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "noise": "real clips, same subset at every SNR; SNR over the speech part of each clip",
             "self_triggers": "coach: echo canceller (when available) and EchoGuard; peer: neither, as naive projects run",
             "latency": "from the energy end of speech to the chunk whose feed() returned the command; clean real and synthetic clips",
-            "peak_rss_mb": "the largest worker process of the system (includes the benchmark's own audio buffers)",
+            "peak_rss_mb": "a worker that only opens the recogniser and streams real clips one by one through it; "
+                           "peak_rss_mb_with_bench_buffers: the largest other worker, which also holds whole test streams",
         },
     }
     args.out.write_text(json.dumps(result, indent=1))

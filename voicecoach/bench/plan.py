@@ -13,7 +13,7 @@ from voicecoach.errors import VoicecoachError
 from voicecoach.bench.corpus import Clip, Corpus, read_wav, sample, spread
 from voicecoach.bench.stream import speech_dbfs
 from voicecoach.bench.synth import render_narration, synthesise, synthetic_phrases
-from voicecoach.bench.tasks import Task
+from voicecoach.bench.tasks import MEMORY_CLIPS, Task
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,15 @@ def tasks(plan: Plan, system: str, seed: int, engine: str, model: str, split: bo
              "false_accept": Task.pack(plan.distractors), "noise": Task.pack(plan.noise_clips)}
     noises = tuple((name, str(path)) for name, path in plan.noises.items())
     narration = (str(plan.narration[0]), str(plan.narration[1]))
+    memory = Task(kinds=("memory",), clips={"memory": Task.pack(plan.real[:: max(1, len(plan.real) // MEMORY_CLIPS)])},
+                  **common)
     if not split:
-        return [Task(kinds=("real", "synthetic", "noise", "false_accept", "speech", "self"), clips=clips, noises=noises,
-                     snrs_db=plan.sizes.snrs_db, files=tuple(map(str, plan.speech)), narration=narration, **common)]
+        return [memory, Task(kinds=("real", "synthetic", "noise", "false_accept", "speech", "self"), clips=clips,
+                             noises=noises, snrs_db=plan.sizes.snrs_db, files=tuple(map(str, plan.speech)),
+                             narration=narration, **common)]
     shards = max(1, plan.sizes.speech_shards)
     return [
+        memory,
         Task(kinds=("self",), narration=narration, **common),
         Task(kinds=("real", "false_accept"), clips={k: clips[k] for k in ("real", "false_accept")}, **common),
         *(Task(kinds=("speech",), files=tuple(map(str, plan.speech[i::shards])), **common) for i in range(shards)),

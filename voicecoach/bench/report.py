@@ -19,7 +19,10 @@ def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
         merged["recogniser"] = result["recogniser"]
         merged["cpu_seconds"] += result["cpu_seconds"]
         merged["audio_seconds"] += result["audio_seconds"]
-        merged["peak_rss_mb"] = max(merged["peak_rss_mb"], result["peak_rss_mb"])
+        if "memory" in result:
+            merged["hearing_rss_mb"] = result["memory"]["peak_rss_mb"]
+        else:
+            merged["peak_rss_mb"] = max(merged["peak_rss_mb"], result["peak_rss_mb"])
         for kind in ("real", "synthetic", "false_accept"):
             merged.setdefault(kind, []).extend(result.get(kind, []))
         for name, by_snr in result.get("noise", {}).items():
@@ -66,7 +69,8 @@ def figures(system: str, merged: dict[str, Any]) -> dict[str, Any]:
         "latency_ms_p50": percentile(latencies, 50),
         "latency_ms_p95": percentile(latencies, 95),
         "rtf": round(merged["cpu_seconds"] / merged["audio_seconds"], 4) if merged["audio_seconds"] else None,
-        "peak_rss_mb": round(merged["peak_rss_mb"], 1),
+        "peak_rss_mb": round(merged.get("hearing_rss_mb", merged["peak_rss_mb"]), 1),
+        "peak_rss_mb_with_bench_buffers": round(merged["peak_rss_mb"], 1),
         "cpu_seconds": round(merged["cpu_seconds"], 1),
         "audio_seconds": round(merged["audio_seconds"], 1),
         "latency_clips": len(latencies),
@@ -104,7 +108,7 @@ ROWS = (
     ("latency_ms_p50", "Latency p50, ms after speech ends", "num"),
     ("latency_ms_p95", "Latency p95, ms", "num"),
     ("rtf", "CPU real-time factor (one core)", "num"),
-    ("peak_rss_mb", "Peak RSS, MB (worker process)", "num"),
+    ("peak_rss_mb", "Peak RSS, MB (a process that only hears)", "num"),
 )
 
 

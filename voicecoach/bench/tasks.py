@@ -21,7 +21,8 @@ from voicecoach.bench.synth import read_narration
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("coach", "peer")
-KINDS = ("real", "synthetic", "noise", "false_accept", "speech", "self")
+KINDS = ("real", "synthetic", "noise", "false_accept", "speech", "self", "memory")
+MEMORY_CLIPS = 20  # real clips streamed by the memory task, read one at a time
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ def execute(task: Task) -> dict[str, Any]:
             result[kind] = _speech(recogniser, [Path(f) for f in task.files], rng, cost)
         elif kind == "self":
             result[kind] = _self(recogniser, task, rng, cost)
+        elif kind == "memory":
+            result[kind] = _memory(recogniser, task.unpacked(kind), rng, cost)
     result["cpu_seconds"], result["audio_seconds"] = cost.cpu_seconds, cost.audio_seconds
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
@@ -103,6 +106,15 @@ def _clips(recogniser: Recogniser, clips: list[Clip], rng: np.random.Generator, 
         {"label": c.label, "path": c.path, "accepted": o.accepted, "heard": list(o.heard), "latency_ms": o.latency_ms}
         for c, o in zip(clips, outcomes)
     ]
+
+
+def _memory(recogniser: Recogniser, clips: list[Clip], rng: np.random.Generator, cost: measure.Cost) -> dict[str, Any]:
+    """Peak resident memory of a process that only hears: the clips streamed one by one, each after a gap,
+    so the figure is the recogniser's (and Python's), not the benchmark's audio buffers."""
+    for clip in clips:
+        pcm, _ = stream.build([read_wav(clip.path)], rng)
+        measure.run(recogniser, pcm, rng, cost)
+    return {"clips": len(clips), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def _speech(recogniser: Recogniser, files: list[Path], rng: np.random.Generator, cost: measure.Cost) -> dict[str, Any]:
