@@ -132,8 +132,13 @@ def test_the_coachs_own_voice_leaking_into_the_microphone_triggers_nothing(tmp_p
     assert [e for e in entries if e["kind"] == "end"][0]["stopped"] is False
 
 
-def test_without_echo_cancelling_the_same_room_makes_the_coach_hear_itself(tmp_path, synthesiser):
+def test_without_echo_cancelling_the_same_room_makes_a_recogniser_without_rejection_hear_itself(tmp_path, synthesiser):
+    # The coach's own recogniser now rejects its narration even uncancelled (the benchmark's
+    # self_triggers_no_canceller); one that takes whatever the grammar says shows the leak matters.
+    from voicecoach.hear.sphinx import SphinxOptions, SphinxRecogniser
+
+    gullible = SphinxRecogniser(SphinxOptions(reject_below_llr=-100.0, garbage_words=0))
     quiet = track(tmp_path, 120.0, [])
-    entries = simulate_from_wav(LIBRARY, "short", quiet, engine="pocketsphinx", synthesiser=synthesiser,
+    entries = simulate_from_wav(LIBRARY, "short", quiet, recogniser=gullible, synthesiser=synthesiser,
                                 room_echo_db=-10.0, echo="none").entries
     assert [e for e in entries if e["kind"] in ("heard", "ignored")], "the leak is real enough to matter"
