@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import time
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 Status = Literal["listening", "ended", "lost"]
 _GONE = None  # queued by the stream's finished callback: no more blocks will come
+DEAD_SHARE = 0.2  # of the last dead_silence_seconds in digital silence: not a live microphone
 
 
 class Microphone:
@@ -36,9 +38,15 @@ class Microphone:
     ) -> None:
         self.device = find_device(device, "input")
         self.stall_seconds = stall_seconds
-        # A live microphone always hears some noise; only exact zeros for this long mean it is
-        # muted or gone (PulseAudio moves the stream of an unplugged source to another one).
+        # A live microphone always hears some noise, so it never sends a block of exact zeros for
+        # long. When a good share of the last dead_silence_seconds was exact zeros, it is muted or
+        # gone: PulseAudio moves the stream of an unplugged source to another one, often the monitor
+        # of our own speaker, which is digital silence between the coach's words.
         self.dead_silence_seconds = dead_silence_seconds
+        self.block_seconds = block_seconds
+        self._silent_blocks: collections.deque[bool] = collections.deque(
+            maxlen=max(1, round((dead_silence_seconds or 0) / block_seconds))
+        )
         self.device_rate, self.channels = pick_settings(
             self.device, "input", [device_rate] if device_rate else [SAMPLE_RATE, self.device.default_sample_rate, 48_000, 44_100]
         )
@@ -70,7 +78,7 @@ class Microphone:
             self._stream.start()
         except sd.PortAudioError as error:
             raise AudioError(f"Could not open the microphone {self.device.name!r}: {error}.") from error
-        self._last_block_at = self._last_sound_at = time.monotonic()
+        self._last_block_at = time.monotonic()
         log.info(
             "microphone %r open at %d Hz, %d channel(s), resampled to %d Hz",
             self.device.name, self.device_rate, self.channels, SAMPLE_RATE,
@@ -108,9 +116,9 @@ class Microphone:
             raise self._lose("its stream ended (was it unplugged?)")
         block, status = item
         self._last_block_at = time.monotonic()
-        if block.any():
-            self._last_sound_at = self._last_block_at
-        else:
+        silent = not block.any()
+        self._silent_blocks.append(silent)
+        if silent:
             self._check_alive()
         if status:
             self.overflows += bool(status.input_overflow)
@@ -151,10 +159,28 @@ class Microphone:
             return "its stream stopped (was it unplugged?)"
         if now - self._last_block_at > self.stall_seconds:
             return f"it sent nothing for {now - self._last_block_at:.0f} seconds"
-        if self.dead_silence_seconds and now - self._last_sound_at > self.dead_silence_seconds:
-            silent_for = now - self._last_sound_at
-            return f"it sent only digital silence for {silent_for:.0f} seconds (muted or unplugged?)"
+        blocks = self._silent_blocks
+        if self.dead_silence_seconds and len(blocks) == blocks.maxlen and sum(blocks) >= DEAD_SHARE * len(blocks):
+            share = sum(blocks) / len(blocks)
+            return (f"{share:.0%} of its last {self.dead_silence_seconds:.0f} seconds were digital silence "
+                    "(muted or unplugged?)")
         return ""
+
+    def check_hearing(self, seconds: float = 1.5) -> None:
+        """Read for `seconds` and raise AudioError unless every block had sound in it: a source that
+        opens but is digital silence (a silent monitor, a muted device) is no microphone. What is
+        read is dropped."""
+        deadline = time.monotonic() + seconds
+        self._silent_blocks.clear()
+        read = 0
+        while time.monotonic() < deadline:
+            read += len(self.read(timeout=0.2))
+        blocks = list(self._silent_blocks)
+        if read < 0.5 * seconds * SAMPLE_RATE * 2 or any(blocks):
+            raise AudioError(
+                f"The microphone {self.device.name!r} opened but hears nothing: "
+                f"{sum(blocks)} of {len(blocks)} blocks were digital silence."
+            )
 
     def _lose(self, why: str) -> AudioError:
         self._error = AudioError(

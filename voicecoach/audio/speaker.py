@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -45,8 +46,10 @@ class Speaker:
         *,
         device_rate: int | None = None,
         block_seconds: float = 0.01,
+        stall_seconds: float = 2.0,
     ) -> None:
         self.device = find_device(device, "output")
+        self.stall_seconds = stall_seconds
         self.device_rate, self.channels = pick_settings(
             self.device, "output", [device_rate] if device_rate else [self.device.default_sample_rate, 48_000, 44_100, 22_050]
         )
@@ -56,6 +59,8 @@ class Speaker:
         self._position = 0
         self._lost = False
         self._closing = False
+        self._frames_played = 0
+        self._last_callback_at = time.monotonic()
         self._done: queue.SimpleQueue[tuple[_Clip, bool, float] | None] = queue.SimpleQueue()
         try:
             self._stream = sd.OutputStream(
@@ -86,7 +91,7 @@ class Speaker:
     def play(self, audio: Audio, on_done: OnDone | None = None) -> None:
         """Queue a clip after whatever is playing; on_done(True) once it has been heard to the
         end, on_done(False) if stop() cut or dropped it."""
-        if self._lost or self._closing:
+        if self._closing or self.lost:
             raise AudioError(f"The speaker {self.device.name!r} is no longer available.")
         samples = np.asarray(audio.samples, dtype=np.int16)
         if audio.sample_rate != self.device_rate and len(samples):
@@ -119,11 +124,35 @@ class Speaker:
 
     @property
     def lost(self) -> bool:
-        """True once the device has gone away; play() then raises AudioError."""
-        return self._lost
+        """True once the device has gone away or stopped taking sound; play() then raises AudioError."""
+        return bool(self.lost_why)
+
+    @property
+    def lost_why(self) -> str:
+        """Why the speaker looks gone ("" while it plays): its stream ended, or the device stopped
+        asking for sound for `stall_seconds` (a suspended or vanished sink)."""
+        if self._closing:
+            return ""
+        if self._lost or not self._stream.active:
+            return f"the stream of the speaker {self.device.name!r} ended (was it unplugged?)"
+        silent_for = time.monotonic() - self._last_callback_at
+        if silent_for > self.stall_seconds:
+            return f"the speaker {self.device.name!r} took no sound for {silent_for:.0f} seconds"
+        return ""
+
+    def check_playing(self, seconds: float = 1.0) -> None:
+        """Wait `seconds` and raise AudioError unless the device took about that much sound: a stream
+        can open on a sink that never plays."""
+        before = self._frames_played
+        time.sleep(seconds)
+        taken = (self._frames_played - before) / self.device_rate
+        if taken < 0.5 * seconds or self.lost:
+            raise AudioError(f"The speaker {self.device.name!r} opened but took {taken:.1f} s of sound in {seconds:.1f} s.")
 
     # The PortAudio thread: copy samples, hand finished clips over, nothing else.
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        self._frames_played += frames
+        self._last_callback_at = time.monotonic()
         filled = 0
         with self._lock:
             while filled < frames:
