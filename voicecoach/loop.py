@@ -8,6 +8,7 @@ minus now", so no timer threads are needed.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import logging
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from voicecoach.coach import Coach
+from voicecoach.coach import ACTIVE, ASKING, PAUSED, Coach
 from voicecoach.commands import Intent
 from voicecoach.events import (
     Action, Command, Event, ExerciseEnded, PlayCue, Say, SessionEnded, SpeechFinished, StateChanged,
@@ -142,10 +143,11 @@ class EstimatedSpeaker:
 
 
 class Timeline:
-    """Everything that happened, as entries with times; optionally printed as it happens."""
+    """Everything that happened, as entries with times; optionally printed as it happens. With
+    `keep`, only the last `keep` entries are kept (an appliance runs for months)."""
 
-    def __init__(self, on_entry: Callable[[Entry], None] | None = None):
-        self.entries: list[Entry] = []
+    def __init__(self, on_entry: Callable[[Entry], None] | None = None, keep: int | None = None):
+        self.entries: list[Entry] | collections.deque[Entry] = [] if keep is None else collections.deque(maxlen=keep)
         self._on_entry = on_entry
 
     def add(self, t: float, kind: str, **fields: Any) -> None:
@@ -167,13 +169,79 @@ class Announce:
     now: float
 
 
+@dataclass(frozen=True)
+class DeviceLost:
+    """Not for the coach: the microphone or the speaker (`device`) went away, `why`."""
+
+    device: str
+    why: str
+    now: float
+
+
+@dataclass(frozen=True)
+class DeviceBack:
+    """Not for the coach: a lost device works again."""
+
+    device: str
+    now: float
+
+
+LOST_TEXT = {
+    "microphone": "I can't hear the microphone. I'll carry on when it is back.",
+    "speaker": "I lost the speaker. I'll carry on when it is back.",
+}
+BACK_TEXT = {"microphone": "I can hear you again.", "speaker": "The speaker is back."}
+
+
+class Faults:
+    """The devices that are missing, and whether the session was paused for them.
+
+    A device lost mid-session pauses it (the coach hears "pause", as if the user had said it) and is
+    announced, through the speaker if that still works, and always in the timeline and the log.
+    Once every lost device is back, the session resumes, but only if it was paused for them and is
+    still paused: a user who paused, stopped or resumed by voice meanwhile keeps what they chose."""
+
+    def __init__(self) -> None:
+        self.missing: dict[str, str] = {}
+        self.paused_session = False
+
+    def handle(self, event: DeviceLost | DeviceBack, state: str) -> tuple[Command | None, str | None]:
+        """Record `event`, the coach being in `state`: the command to give the coach for it (a
+        pause, a resume, or None) and what to say about it (None if the speaker is missing)."""
+        now, device = event.now, event.device
+        command = None
+        if isinstance(event, DeviceLost):
+            if device in self.missing:
+                return None, None
+            self.missing[device] = event.why
+            log.warning("the %s is lost (%s); waiting for it", device, event.why)
+            if state in (ACTIVE, ASKING) and not self.paused_session:
+                self.paused_session = True
+                command = Command(Intent.PAUSE, f"({device} lost)", now)
+            text = LOST_TEXT[device]
+        else:
+            if self.missing.pop(device, None) is None:
+                return None, None
+            log.warning("the %s is back", device)
+            if not self.missing and self.paused_session:
+                self.paused_session = False
+                if state == PAUSED:
+                    command = Command(Intent.RESUME, f"({device} back)", now)
+            text = BACK_TEXT[device]
+        if "speaker" in self.missing:
+            log.warning("cannot say %r: the speaker is missing", text)
+            return command, None
+        return command, text
+
+
 def run(
     coach: Coach, clock: Clock, speaker: Speaker, timeline: Timeline, start: bool = True, until: float | None = None,
-    observe: Callable[[Action], None] | None = None,
+    observe: Callable[[Action], None] | None = None, faults: Faults | None = None,
 ) -> SessionEnded | None:
     """Run the session until it ends (returns how), or until `until` on the clock (returns None).
 
-    With a virtual clock and nothing left that could happen, it returns None at once."""
+    With a virtual clock and nothing left that could happen, it returns None at once. `faults`
+    keeps track of lost devices across calls (a DeviceLost or DeviceBack event needs one)."""
     if start:
         ended = carry_out(coach.handle(Command(Intent.START, "start", clock.now())), clock, speaker, timeline, observe)
         if ended is not None:
@@ -190,6 +258,12 @@ def run(
             timeline.add(event.now, "say", text=event.text)
             speaker.say(event.text, 0, event.now)
             continue
+        if isinstance(event, (DeviceLost, DeviceBack)):
+            faults = faults or Faults()
+            ended = _device_event(event, faults, coach, clock, speaker, timeline, observe)
+            if ended is not None:
+                return ended
+            continue
         if isinstance(event, Command):
             timeline.add(event.now, "heard", phrase=event.phrase, intent=event.intent.value,
                          confidence=round(event.confidence, 3))
@@ -198,6 +272,26 @@ def run(
             log.info("acted on %r %.1f ms after it was recognised", event.phrase, 1000 * (clock.now() - event.now))
         if ended is not None:
             return ended
+
+
+def _device_event(event: DeviceLost | DeviceBack, faults: Faults, coach: Coach, clock: Clock, speaker: Speaker,
+                  timeline: Timeline, observe: Callable[[Action], None] | None) -> SessionEnded | None:
+    """A lost device: the coach pauses ("Paused."), then the loss is announced. A device back: it is
+    announced, then the coach resumes with its re-cue ("I can hear you again." "Holding. Three of five seconds.")."""
+    lost = isinstance(event, DeviceLost)
+    if lost == (event.device in faults.missing):
+        return None  # already known
+    command, text = faults.handle(event, coach.state)
+    timeline.add(event.now, "fault", device=event.device, lost=lost, why=event.why if lost else "")
+    ended = None
+    if command is not None and lost:
+        ended = carry_out(coach.handle(command), clock, speaker, timeline, observe)
+    if text is not None:
+        timeline.add(event.now, "say", text=text)
+        speaker.say(text, 0, event.now)
+    if command is not None and not lost:
+        ended = carry_out(coach.handle(command), clock, speaker, timeline, observe)
+    return ended
 
 
 def carry_out(actions: list[Action], clock: Clock, speaker: Speaker, timeline: Timeline,

@@ -24,11 +24,15 @@ from voicecoach.hear import SAMPLE_RATE, Heard, Recogniser
 from voicecoach.hear.echo import EchoCanceller
 from voicecoach.hear.reference import EchoPresence, ReferenceTrack
 from voicecoach.loader import Library
-from voicecoach.loop import Announce, Clock, Entry, RealClock, Timeline, VirtualClock, run
+from voicecoach.loop import Announce, Clock, DeviceBack, DeviceLost, Entry, RealClock, Timeline, VirtualClock, run
 from voicecoach.simulate import Said
 from voicecoach.speak import Synthesiser
 
 log = logging.getLogger(__name__)
+REOPEN_SECONDS = 2.0  # how often a lost device is looked for
+REALIGN_SECONDS = (1.0, 30.0)  # of audio: how often the listener checks the microphone's time against the
+# clock, at first (the first chunks may have waited in the queue for seconds) and at most (the window doubles)
+ALIGN_TOLERANCE_SECONDS = 0.01
 
 
 class SpokenOutput:
@@ -78,7 +82,18 @@ class SpokenOutput:
             if utterance:
                 self.clock.post(lambda at: SpeechFinished(utterance, at))
 
-        self.output.play(audio, on_done=done)
+        try:
+            self.output.play(audio, on_done=done)
+        except AudioError as error:  # the speaker is gone: nothing is heard, the coach is not kept waiting
+            log.warning("not said, %s: %r", error, audio.text)
+            self._busy_until = now
+            done(False)
+
+    def replace_output(self, output: AudioOutput) -> AudioOutput:
+        """Play through `output` from now on (a speaker found again); returns the old one."""
+        old, self.output = self.output, output
+        self._busy_until = self.clock.now()
+        return old
 
 
 class Listener:
@@ -95,10 +110,34 @@ class Listener:
         self._cancelling = False
         self._intents: frozenset[Intent] | None = None
         self.fed_seconds = 0.0  # audio fed to the recogniser so far
+        self._least_lag = float("inf")
+        self._window_from = 0.0
+        self._window_seconds = REALIGN_SECONDS[0]
 
     def align(self, now: float, pcm: bytes) -> None:
         """A microphone (re)opened and `pcm` is its first chunk, read at session time `now`."""
         self.origin = now - self.fed_seconds - len(pcm) / 2 / SAMPLE_RATE
+        self._least_lag, self._window_from = float("inf"), self.fed_seconds
+        self._window_seconds = REALIGN_SECONDS[0]
+
+    def keep_aligned(self, now: float, pcm: bytes) -> float:
+        """`pcm` is the next chunk, read at session time `now`: keep the microphone's time on the clock.
+
+        The microphone counts time in samples, the clock in seconds, and the two never quite agree
+        (a sound card's crystal is off by up to 100 ppm, about 3 s in 8 hours), nor does the first
+        chunk come fresh (it may have waited in the queue). So the lag of each chunk, how long after
+        its last sample it was read, is watched, and at the end of each window of audio (one second
+        at first, doubling up to thirty) the least lag seen, that of the chunk read at once, is taken
+        out. Returns this chunk's lag."""
+        lag = now - (self.origin + self.fed_seconds + len(pcm) / 2 / SAMPLE_RATE)
+        self._least_lag = min(self._least_lag, lag)
+        if self.fed_seconds - self._window_from >= self._window_seconds:
+            if abs(self._least_lag) > ALIGN_TOLERANCE_SECONDS:
+                log.debug("microphone time off the clock by %.0f ms; realigned", 1000 * self._least_lag)
+                self.origin += self._least_lag
+            self._least_lag, self._window_from = float("inf"), self.fed_seconds
+            self._window_seconds = min(2 * self._window_seconds, REALIGN_SECONDS[1])
+        return lag
 
     def listen_for(self, intents: frozenset[Intent]) -> None:
         if intents != self._intents:
@@ -256,39 +295,96 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
 
 
 def listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: RealClock,
-            stop: threading.Event, device) -> None:
-    """The listener thread: microphone to recogniser to the coach's inbox; survives a lost mic."""
-    from voicecoach.audio.microphone import Microphone
+            stop: threading.Event, device, open_microphone: Callable[[object], AudioInput] | None = None,
+            speaking: Callable[[], bool] = lambda: False) -> None:
+    """The listener thread: microphone to recogniser to the coach's inbox.
 
+    A lost microphone is reported (DeviceLost: the session pauses), looked for every REOPEN_SECONDS,
+    and reported again once one is found that really hears something (DeviceBack: it carries on).
+    It is looked for only while the coach is not `speaking`: PulseAudio may put a lost microphone's
+    stream on the monitor of our own speaker, which hears the coach and nothing else."""
     first = True
     while not stop.is_set():
         try:
             pcm = microphone.read(timeout=0.2)
         except AudioError as error:
-            log.warning("%s", error)
-            clock.post(lambda now: Command(Intent.PAUSE, "(microphone lost)", now))
-            clock.post(lambda now: Announce("I can't hear the microphone. I'll wait until it is back.", now))
+            clock.post(lambda now, why=str(error): DeviceLost("microphone", why, now))
             microphone.close()
-            microphone = _reopen(Microphone, device, stop)
-            if microphone is None:
+            found = _reopen(open_microphone or _open_microphone, device, stop, speaking)
+            if found is None:
                 return
-            clock.post(lambda now: Announce("I can hear you again. Say resume to carry on.", now))
+            microphone = found
+            clock.post(lambda now: DeviceBack("microphone", now))
             first = True
             continue
         if not pcm:
             continue
+        now = clock.now()
         if first:
-            listener.align(clock.now(), pcm)
+            listener.align(now, pcm)
             first = False
+        else:
+            listener.keep_aligned(now, pcm)
         listener.listen_for(coach.listening_for())
-        for command in listener.hear(pcm, clock.now()):
+        for command in listener.hear(pcm, now):
             clock.post(lambda now, c=command: Command(c.intent, c.phrase, now, c.confidence))
 
 
-def _reopen(open_microphone, device, stop: threading.Event):
-    while not stop.wait(2.0):
+def _open_microphone(device) -> AudioInput:
+    """A microphone on `device` that hears something: one that opens but gives only digital
+    silence (PulseAudio's monitor of a silent sink, where it moves a lost source's streams) is not one."""
+    from voicecoach.audio.microphone import Microphone
+
+    microphone = Microphone(device)
+    try:
+        microphone.check_hearing()
+    except AudioError:
+        microphone.close()
+        raise
+    return microphone
+
+
+def _reopen(open_microphone, device, stop: threading.Event, speaking: Callable[[], bool]):
+    while not stop.wait(REOPEN_SECONDS):
+        while speaking() and not stop.wait(0.1):
+            pass
         try:
             return open_microphone(device)
         except AudioError as error:
             log.info("microphone still missing: %s", error)
     return None
+
+
+def open_speaker(device) -> AudioOutput:
+    """A speaker on `device` that plays: one that opens on a sink that never takes sound is not one."""
+    from voicecoach.audio.speaker import Speaker
+
+    speaker = Speaker(device)
+    try:
+        speaker.check_playing()
+    except AudioError:
+        speaker.close()
+        raise
+    return speaker
+
+
+def watch_speaker(spoken: SpokenOutput, open_speaker: Callable[[], AudioOutput], clock: RealClock,
+                  stop: threading.Event, poll_seconds: float = 0.5) -> None:
+    """The speaker's watch thread: a lost speaker is reported (DeviceLost: the session pauses),
+    looked for every REOPEN_SECONDS, and once one plays again it takes over (DeviceBack)."""
+    while not stop.wait(poll_seconds):
+        output = spoken.output
+        why = getattr(output, "lost_why", "")
+        if not why:
+            continue
+        clock.post(lambda now, why=why: DeviceLost("speaker", why, now))
+        output.close()  # what was queued is dropped, so nobody waits for it
+        while not stop.wait(REOPEN_SECONDS):
+            try:
+                found = open_speaker()
+            except AudioError as error:
+                log.info("speaker still missing: %s", error)
+                continue
+            spoken.replace_output(found)
+            clock.post(lambda now: DeviceBack("speaker", now))
+            break
