@@ -4,7 +4,8 @@ It greets once it can hear and speak, offers to carry on a session a crash or po
 then waits for "start" (or "start gentle", ...), coaches, records everything as it happens, and
 waits again, for as long as it runs. Nothing a user can do by voice, and no broken file, makes it
 exit: a bad settings, routine or history file is said aloud in one sentence and replaced by safe
-defaults; missing sound devices are waited for. SIGTERM (systemctl stop) ends it cleanly.
+defaults; missing sound devices are waited for, and one lost mid-session pauses it until it is back
+(voicecoach.loop.Faults). SIGTERM (systemctl stop) ends it cleanly.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import tempfile
 import threading
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from voicecoach.loader import Library, load
 log = logging.getLogger(__name__)
 DEVICE_RETRY_SECONDS = 5.0
 STOP_POLL_SECONDS = 0.5
+TIMELINE_KEEP = 1000  # entries kept in memory; every one is printed (the journal keeps them)
 SHIPPED_EXERCISES = Path(__file__).resolve().parent.parent / "exercises.yaml"
 
 
@@ -32,9 +35,11 @@ def serve(args: argparse.Namespace) -> int:
     from voicecoach.hear.reference import ReferenceTrack
     from voicecoach.history import History
     from voicecoach.keeper import SessionKeeper
-    from voicecoach.loop import RealClock, Timeline, carry_out, run
+    from voicecoach.loop import Faults, RealClock, Timeline, carry_out, run
     from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
-    from voicecoach.voice import Listener, SpokenOutput, listen, open_configured_recogniser
+    from voicecoach.voice import (
+        Listener, SpokenOutput, listen, open_configured_recogniser, open_speaker, watch_speaker,
+    )
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # only that: raising here can land anywhere
@@ -43,7 +48,7 @@ def serve(args: argparse.Namespace) -> int:
                 ] if args.settings_warning else []
     library, problem = _library(settings.exercises)
     problems += [problem] if problem else []
-    history = History.open(settings.history)
+    history = _history(History, settings.history, problems)
     if history.recovered_from is not None:
         problems.append("My history file was damaged, so I set it aside and started a new one.")
     devices = _open_devices(settings, stopping)
@@ -55,7 +60,7 @@ def serve(args: argparse.Namespace) -> int:
     synthesiser.prerender(COUNTS + BREATHING_CUES)
     clock = RealClock()
     guard = EchoGuard(settings.guard_settings())
-    timeline = Timeline(lambda entry: print(describe(entry), flush=True))
+    timeline = Timeline(lambda entry: print(_line(entry, describe), flush=True), keep=TIMELINE_KEEP)
     reference = ReferenceTrack()
     speaker = SpokenOutput(synthesiser, output, clock, guard, virtual=False, reference=reference)
     routine = settings.routine if settings.routine in library.content.routines else library.routine_ids[0]
@@ -64,26 +69,53 @@ def serve(args: argparse.Namespace) -> int:
     keeper.refresh()
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(), reference=reference)
     thread = threading.Thread(target=listen, args=(microphone, listener, coach, clock, stopping, settings.input),
+                              kwargs={"speaking": lambda: speaker.output.now_playing is not None},
                               name="listener", daemon=True)
+    watch = threading.Thread(target=watch_speaker, args=(speaker, lambda: open_speaker(settings.output), clock, stopping),
+                             name="speaker-watch", daemon=True)
+    faults = Faults()
     offer = keeper.resume_offer()
     greeting = "Hello." if offer else f"Hello. Say start when you're ready for the {library.routine(routine).name.lower()}."
     for text in problems + [greeting]:  # queued on the speaker in this order, before any question
         timeline.add(clock.now(), "say", text=text)
         speaker.say(text, 0, clock.now())
     thread.start()
+    watch.start()
     try:
         if offer is not None:
             carry_out(coach.offer_resume(*offer, now=clock.now()), clock, speaker, timeline, keeper.observe)
         while not stopping.is_set():  # the loop comes up for air twice a second to see whether to stop
             run(coach, clock, speaker, timeline, start=False, until=clock.now() + STOP_POLL_SECONDS,
-                observe=keeper.observe)
+                observe=keeper.observe, faults=faults)
         log.info("stopping on request")
     finally:
         stopping.set()
         thread.join(timeout=2.0)
-        output.close()
+        watch.join(timeout=2.0)
+        speaker.output.close()
         history.close()
     return 0
+
+
+def _line(entry, describe) -> str:
+    """A timeline entry as the appliance prints it; a device lost or back reads as one sentence."""
+    if entry["kind"] != "fault":
+        return describe(entry)
+    from voicecoach.cli import clock_text
+
+    what = f"{entry['device']} lost: {entry['why']}" if entry["lost"] else f"{entry['device']} back"
+    return f"{clock_text(entry['t']):>8}  fault  {what}"
+
+
+def _history(History, configured: Path | None, problems: list[str]):
+    """The history; if it cannot be opened at all (a folder that cannot be made, a file from a newer
+    voicecoach), a throwaway one, so that coaching goes on, with a sentence to say."""
+    try:
+        return History.open(configured)
+    except VoicecoachError as error:
+        log.error("%s", error)
+        problems.append("I can't open my history file, so today's session won't be remembered. The log says why.")
+        return History.open(Path(tempfile.mkdtemp(prefix="voicecoach-history-")) / "history.sqlite3")
 
 
 def _library(configured: Path | None) -> tuple[Library, str | None]:
@@ -91,10 +123,11 @@ def _library(configured: Path | None) -> tuple[Library, str | None]:
     from voicecoach.cli import find_exercises
 
     try:
-        return load(find_exercises(str(configured) if configured else None)), None
+        chosen = find_exercises(str(configured) if configured else None)  # the setting, $VOICECOACH_EXERCISES, ...
+        return load(chosen), None
     except VoicecoachError as error:
         log.error("%s", error)
-        if configured is None or Path(configured).resolve() == SHIPPED_EXERCISES:
+        if not SHIPPED_EXERCISES.is_file():
             raise
         return load(SHIPPED_EXERCISES), "My exercise file has a problem, so I'm using the built-in routines."
 
