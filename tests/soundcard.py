@@ -121,6 +121,38 @@ class VirtualSoundCard:
                 feeder.wait(timeout=5)
         self.pactl("unload-module", str(index))
 
+    def module_of(self, sink: str) -> int:
+        """The module index of the null sink named `sink`."""
+        for line in self.pactl("list", "short", "modules").splitlines():
+            if f"sink_name={sink}" in line.split("\t", 2)[-1].split():
+                return int(line.split()[0])
+        raise KeyError(sink)
+
+    def unplug_microphone(self) -> None:
+        """Take mic_feed away, as a USB microphone pulled out: PulseAudio moves the streams of its
+        monitor to what is left, here speaker.monitor (the coach's own voice, silence in between)."""
+        self.remove_sink("mic_feed", self.module_of("mic_feed"))
+
+    def plug_microphone(self) -> None:
+        """Put mic_feed back, with its noise floor, as the default source again."""
+        self.add_sink("mic_feed", noise=True)
+        self.pactl("set-default-source", "mic_feed.monitor")
+
+    def unplug_speaker(self) -> None:
+        """Take the speaker away. PulseAudio would move its streams to the default sink, here
+        mic_feed, the microphone's own input, which no room has; so a sink that takes no sound (a
+        suspended one, like a device gone) becomes the default first, and they fall into it."""
+        if "nowhere" not in self.pactl("list", "short", "sinks"):
+            self.pactl("load-module", "module-null-sink", "sink_name=nowhere", "rate=44100")
+        self.pactl("suspend-sink", "nowhere", "1")
+        self.pactl("set-default-sink", "nowhere")
+        self.remove_sink("speaker", self.module_of("speaker"))
+
+    def plug_speaker(self) -> None:
+        """Put the speaker back (kept running by a silent feeder) as the default sink."""
+        self.add_sink("speaker", noise=False)
+        self.pactl("set-default-sink", "speaker")
+
     def inject(self, wav: Path, sink: str = "mic_feed") -> subprocess.Popen[bytes]:
         """Start playing a WAV file into `sink` (the microphone hears it); returns the player."""
         return subprocess.Popen(

@@ -60,14 +60,18 @@ class Appliance:
             raise AssertionError(f"still running {seconds} s after SIGTERM:\n" + "\n".join(self.seen)) from None
 
     def tell(self, soundcard, tmp_path: Path, word: str, tries: int = 3) -> None:
-        """Say `word` until it is taken, as a person would when the coach was still talking over it."""
+        """Say `word` until it is taken, as a person would when the coach was still talking over it,
+        or did not seem to hear at all."""
         for _ in range(tries):
             say(soundcard, tmp_path, word)
-            line = self.wait_for(f'user   "{word}" ({word}', "ignored")
+            try:
+                line = self.wait_for(f'user   "{word}" ({word}', "ignored", timeout=15.0)
+            except AssertionError:
+                continue  # not heard at all: say it again
             if "ignored" not in line:
                 return
             time.sleep(2.0)
-        raise AssertionError(f"{word!r} was ignored {tries} times; the appliance said:\n" + "\n".join(self.seen))
+        raise AssertionError(f"{word!r} was not taken in {tries} tries; the appliance said:\n" + "\n".join(self.seen))
 
 
 def say(soundcard, tmp_path: Path, text: str) -> None:
