@@ -163,7 +163,7 @@ class Timeline:
 
 @dataclass(frozen=True)
 class Announce:
-    """Not for the coach: the session itself has something to say (a device lost or found)."""
+    """Not for the coach: the session itself has something to say (a greeting)."""
 
     text: str
     now: float
