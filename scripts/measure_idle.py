@@ -167,6 +167,7 @@ class Figures:
     rss_end_mb: float = 0.0
     rss_max_mb: float = 0.0
     rss_slope_mb_per_hour: float = 0.0  # least squares, after the warm-up
+    rss_after_ending_mb: float = 0.0  # once the coach has answered the final "start" (its first words in hours)
     drift_max_ms: float = 0.0
     drift_end_ms: float = 0.0
     false_activations: list[dict] = field(default_factory=list)  # heard in the room: t, phrase, intent
@@ -252,6 +253,8 @@ def run_idle(room: Room, *, skew_ppm: float = 50.0, warmup_hours: float = 0.5, e
             stop.set()
     run(coach, clock, speaker, timeline, start=False, until=clock.now() + 0.5, faults=faults)
     listener.hear(b"", clock.now(), final=True)
+    gc.collect()
+    figures.rss_after_ending_mb = round(rss_mb(), 2)
     figures.wall_seconds = time.monotonic() - started
     figures.cpu_seconds = time.process_time() - cpu_started
     figures.rtf = figures.wall_seconds / room.seconds
