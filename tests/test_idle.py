@@ -72,10 +72,6 @@ def test_minutes_of_idle_keep_memory_clock_and_hearing(tmp_path):
     assert figures.drift_max_ms < 50.0, [s["drift_ms"] for s in figures.samples]
 
 
-@pytest.mark.xfail(strict=True, reason="voicecoach/hear/reference.py: _forget_before drops at most what the buffer "
-                   "holds, so once it is empty its origin stops moving and the next clip, hours later, is placed "
-                   "after hours of zeros (64 kB a second: 1.8 GB after 8 hours). Fix: drop `index - keep` even "
-                   "past the end (self._samples[drop:] is then empty), without the min().")
 def test_the_first_words_after_a_long_silence_cost_no_more_memory_than_the_words():
     import tracemalloc
 

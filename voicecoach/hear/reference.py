@@ -61,7 +61,10 @@ class ReferenceTrack:
             self._samples = np.concatenate([self._samples, np.zeros(length - len(self._samples), np.float32)])
 
     def _forget_before(self, index: int) -> None:
-        drop = min(index - self._keep, len(self._samples))
+        """Keep `keep_seconds` before `index`; the origin moves on even past what is held, so the
+        first words after hours of silence are placed at the start of an empty buffer, not after
+        hours of zeros."""
+        drop = index - self._keep
         if drop > 0:
             self._samples = self._samples[drop:]
             self._origin += drop
