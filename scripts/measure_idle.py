@@ -47,10 +47,10 @@ CHUNK_SECONDS = 0.1
 STOPPED_BY_US = "(measure: back to idle)"
 
 
-def rss_mb() -> float:
-    """This process's resident memory, from /proc (Linux)."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory (VmHWM: its peak so far), from /proc (Linux)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -168,6 +168,8 @@ class Figures:
     rss_max_mb: float = 0.0
     rss_slope_mb_per_hour: float = 0.0  # least squares, after the warm-up
     rss_after_ending_mb: float = 0.0  # once the coach has answered the final "start" (its first words in hours)
+    rss_peak_before_ending_mb: float = 0.0  # the high-water mark, which samples every ten minutes can miss
+    rss_peak_mb: float = 0.0  # the high-water mark at the very end
     drift_max_ms: float = 0.0
     drift_end_ms: float = 0.0
     false_activations: list[dict] = field(default_factory=list)  # heard in the room: t, phrase, intent
@@ -237,6 +239,7 @@ def run_idle(room: Room, *, skew_ppm: float = 50.0, warmup_hours: float = 0.5, e
     def ending() -> None:  # the listen thread: everything before the ending has been heard
         time.sleep(1.0)  # and acted on
         figures.state_before_ending = coach.state
+        figures.rss_peak_before_ending_mb = round(rss_mb("VmHWM"), 2)
 
     room.on_mark, room.on_ending = mark, ending
     started, cpu_started = time.monotonic(), time.process_time()
@@ -255,6 +258,7 @@ def run_idle(room: Room, *, skew_ppm: float = 50.0, warmup_hours: float = 0.5, e
     listener.hear(b"", clock.now(), final=True)
     gc.collect()
     figures.rss_after_ending_mb = round(rss_mb(), 2)
+    figures.rss_peak_mb = round(rss_mb("VmHWM"), 2)
     figures.wall_seconds = time.monotonic() - started
     figures.cpu_seconds = time.process_time() - cpu_started
     figures.rtf = figures.wall_seconds / room.seconds

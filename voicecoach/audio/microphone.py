@@ -47,6 +47,7 @@ class Microphone:
         self._silent_blocks: collections.deque[bool] = collections.deque(
             maxlen=max(1, round((dead_silence_seconds or 0) / block_seconds))
         )
+        self._silent_count = 0  # of _silent_blocks (a running count: status is read from other threads)
         self.device_rate, self.channels = pick_settings(
             self.device, "input", [device_rate] if device_rate else [SAMPLE_RATE, self.device.default_sample_rate, 48_000, 44_100]
         )
@@ -117,7 +118,9 @@ class Microphone:
         block, status = item
         self._last_block_at = time.monotonic()
         silent = not block.any()
-        self._silent_blocks.append(silent)
+        blocks = self._silent_blocks
+        self._silent_count += silent - (blocks[0] if len(blocks) == blocks.maxlen else 0)
+        blocks.append(silent)
         if silent:
             self._check_alive()
         if status:
@@ -159,9 +162,9 @@ class Microphone:
             return "its stream stopped (was it unplugged?)"
         if now - self._last_block_at > self.stall_seconds:
             return f"it sent nothing for {now - self._last_block_at:.0f} seconds"
-        blocks = self._silent_blocks
-        if self.dead_silence_seconds and len(blocks) == blocks.maxlen and sum(blocks) >= DEAD_SHARE * len(blocks):
-            share = sum(blocks) / len(blocks)
+        blocks, silent = self._silent_blocks, self._silent_count
+        if self.dead_silence_seconds and len(blocks) == blocks.maxlen and silent >= DEAD_SHARE * len(blocks):
+            share = silent / len(blocks)
             return (f"{share:.0%} of its last {self.dead_silence_seconds:.0f} seconds were digital silence "
                     "(muted or unplugged?)")
         return ""
@@ -172,14 +175,14 @@ class Microphone:
         read is dropped."""
         deadline = time.monotonic() + seconds
         self._silent_blocks.clear()
+        self._silent_count = 0
         read = 0
         while time.monotonic() < deadline:
             read += len(self.read(timeout=0.2))
-        blocks = list(self._silent_blocks)
-        if read < 0.5 * seconds * SAMPLE_RATE * 2 or any(blocks):
+        if read < 0.5 * seconds * SAMPLE_RATE * 2 or self._silent_count:
             raise AudioError(
                 f"The microphone {self.device.name!r} opened but hears nothing: "
-                f"{sum(blocks)} of {len(blocks)} blocks were digital silence."
+                f"{self._silent_count} of {len(self._silent_blocks)} blocks were digital silence."
             )
 
     def _lose(self, why: str) -> AudioError:
