@@ -15,10 +15,6 @@ stopped at once, as a user would. At the very end a real recording of "start" is
 be heard, and the coach must leave idle for it. The figures are printed and written as JSON.
 
     .venv/bin/python scripts/measure_idle.py --hours 8 --json idle.json
-
-`--reference-fix` measures with the two-line fix of voicecoach/hear/reference.py proposed in
-tests/test_idle.py patched in (ReferenceTrack stops forgetting once its buffer is empty, so the
-coach's first words after a long silence allocate the whole silence).
 """
 
 from __future__ import annotations
@@ -308,18 +304,6 @@ def corpus_room(corpus: Path, hours: float, seed: int, noise_dbfs: float, talk_d
                 mark_seconds=mark_minutes * 60, on_mark=on_mark)
 
 
-def _patch_reference() -> None:
-    from voicecoach.hear.reference import ReferenceTrack
-
-    def forget_before(self, index: int) -> None:
-        drop = index - self._keep
-        if drop > 0:
-            self._samples = self._samples[drop:]
-            self._origin += drop
-
-    ReferenceTrack._forget_before = forget_before
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hours", type=float, default=8.0, help="simulated hours of idle (default 8)")
@@ -331,10 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skew-ppm", type=float, default=50.0, help="how much faster the clock runs than the audio")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write the figures here")
-    parser.add_argument("--reference-fix", action="store_true", help="patch in the proposed ReferenceTrack fix")
     args = parser.parse_args(argv)
-    if args.reference_fix:
-        _patch_reference()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     def show(sample: dict) -> None:

@@ -68,6 +68,7 @@ def test_minutes_of_idle_keep_memory_clock_and_hearing(tmp_path):
     assert figures.audio_fed_hours == pytest.approx(room.seconds / 3600, abs=1e-6), "the stream never got stuck"
     after_warmup = [s["rss_mb"] for s in figures.samples if s["audio_hours"] >= 2 / 60]
     assert max(after_warmup) - after_warmup[0] < 15.0, f"memory grew: {after_warmup}"
+    assert figures.rss_after_ending_mb - figures.rss_end_mb < 15.0, "the first words after the quiet cost little"
     # 500 ppm is 240 ms in eight minutes; the listener takes it out every 30 s of audio (15 ms a time)
     assert figures.drift_max_ms < 50.0, [s["drift_ms"] for s in figures.samples]
 
