@@ -55,7 +55,7 @@ class Scoring:
         self.inner.listen_for(intents)
 
     def _scored(self, heard: list[Heard]) -> list[Heard]:
-        decisions = [d for d in self.inner.decisions if d.candidate is not None][-len(heard):] if heard else []
+        decisions = [d for d in self.inner.decisions if d.heard is not None][-len(heard):] if heard else []
         return [dataclasses.replace(h, confidence=d.llr) for h, d in zip(heard, decisions)]
 
     def feed(self, pcm: bytes) -> list[Heard]:

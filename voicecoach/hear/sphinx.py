@@ -2,19 +2,23 @@
 
 Theory of operation: a closed grammar turns almost any sound into its nearest command, so the
 grammar alone never decides. The stream is cut into short utterances by a VAD (`segmenter`); each
-utterance goes through three checks, cheapest first:
+utterance goes through these checks, cheapest first:
 
 1. the segmenter drops utterances that are too short, too quiet or too long to be a command;
-2. the utterance is decoded with the command grammar, whose alternatives also include any
-   sequence of the most frequent English words as "garbage": a word or a sentence that is not a
-   command can come out as itself, and then nothing is heard ("how much longer is the road" is
-   not forced into "how much longer");
+2. the utterance is decoded with the command grammar, whose alternatives also include the most
+   frequent English words as "garbage": a word that is not a command can come out as itself,
+   and then nothing is heard;
 3. the same audio is decoded with an unconstrained phone loop (allphone search). The phone loop
    fits any speech at least about as well as the grammar does, so the grammar's score minus the
    phone loop's score, per frame of speech, is a log-likelihood ratio: near zero when the audio
    really is the command, well below zero when the grammar had to force it. Below
    `reject_below_llr` the utterance is rejected; `confidence` maps the ratio to 0..1 (0.5 at the
    threshold).
+4. a phrase of several words that is not immediate (pause, stop and skip phrases never are) is
+   decoded once more against any sequence of garbage words: a stretch of a sentence ("how much
+   longer is the road") comes out as those words and is rejected; read speech otherwise makes
+   dozens of false commands an hour. One-word commands skip this check, since two short garbage
+   words can imitate one word, and someone in pain must never have to say "stop" twice.
 
 Both decodes run when the utterance ends, over the whole utterance (so cepstral mean normalisation
 sees all of it), and the result comes back from the `feed` call that completed it.
@@ -71,6 +75,8 @@ class SphinxOptions:
     phone_insertion_probability: float = 0.5
     # Language weight of the phone loop's phone bigram: low, so the loop is nearly acoustic only.
     phone_loop_language_weight: float = 1.0
+    # Check phrases of several words that are not immediate against a sequence of garbage words (step 4).
+    verify_with_garbage_sequence: bool = True
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
 
 
@@ -121,6 +127,7 @@ class SphinxRecogniser:
         )
         self._logmath = self._grammar_decoder.logmath
         self._searches: dict[frozenset[Intent], str] = {}
+        self._sequence_searches: dict[frozenset[Intent], str] = {}  # for step 4
         self.listen_for(frozenset(Intent))
 
     def _make_grammar_decoder(
@@ -168,6 +175,10 @@ class SphinxRecogniser:
                 text = grammar.jsgf(phrases, self._garbage, self.options.garbage_weight)
                 self._grammar_decoder.add_jsgf_string(name, text)
                 self._searches[intents] = name
+                if self.options.verify_with_garbage_sequence and self._garbage:
+                    sequence = grammar.jsgf(phrases, self._garbage, self.options.garbage_weight, sequence=True)
+                    self._grammar_decoder.add_jsgf_string(f"sequence{name}", sequence)
+                    self._sequence_searches[intents] = f"sequence{name}"
             else:
                 self._searches[intents] = ""
         self._active = intents
@@ -212,6 +223,15 @@ class SphinxRecogniser:
             threshold -= self.options.immediate_llr_allowance
         confidence = 1.0 / (1.0 + math.exp(-(llr - threshold) / self.options.confidence_scale_llr))
         accepted = llr >= threshold
+        if accepted and " " in phrase and intent not in commands.IMMEDIATE and self._active in self._sequence_searches:
+            self._grammar_decoder.activate_search(self._sequence_searches[self._active])
+            try:
+                words = _decode_grammar(self._grammar_decoder, pcm)[0]
+            finally:
+                self._grammar_decoder.activate_search(self._searches[self._active])
+            if words not in self.phrases:
+                log.debug("rejected %r: as a sentence it is %r", phrase, words)
+                accepted = False
         log.debug("%s %r llr %.2f (threshold %.2f)", "heard" if accepted else "rejected", phrase, llr, threshold)
         start = begin_sample / SAMPLE_RATE + first / FRAMES_PER_SECOND
         end = begin_sample / SAMPLE_RATE + (last + 1) / FRAMES_PER_SECOND

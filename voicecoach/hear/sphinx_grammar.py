@@ -2,7 +2,7 @@
 
 Two word lists come from the model that ships in the pocketsphinx wheel: pronunciations from its
 CMU dictionary, and (optionally) the most frequent English words from its language model's
-unigrams, used as "garbage" alternatives that non-command words can match instead of a command.
+unigrams, used as "garbage" alternatives that a non-command word can match instead of a command.
 Garbage words never include a word that is, or sounds exactly like, a one-word command phrase.
 """
 
@@ -84,15 +84,15 @@ def _edit_distance(a: tuple[str, ...], b: tuple[str, ...]) -> int:
     return previous[-1]
 
 
-def jsgf(phrases: Iterable[str], garbage: Iterable[str] = (), garbage_weight: float = 1.0) -> str:
-    """A JSGF grammar: one of `phrases`, or (when given) one or more garbage words."""
+def jsgf(phrases: Iterable[str], garbage: Iterable[str] = (), garbage_weight: float = 1.0, sequence: bool = False) -> str:
+    """A JSGF grammar: one of `phrases`, or (when given) one garbage word (any number with `sequence`)."""
     alternatives = " | ".join(sorted(phrases))
     garbage = sorted(garbage)
     if not garbage:
         return f"#JSGF V1.0;\ngrammar commands;\npublic <utterance> = {alternatives};\n"
     return (
         "#JSGF V1.0;\ngrammar commands;\n"
-        f"public <utterance> = /1.0/ <command> | /{garbage_weight:g}/ <{GARBAGE_RULE}>+;\n"
+        f"public <utterance> = /1.0/ <command> | /{garbage_weight:g}/ <{GARBAGE_RULE}>{'+' if sequence else ''};\n"
         f"<command> = {alternatives};\n"
         f"<{GARBAGE_RULE}> = {' | '.join(garbage)};\n"
     )
