@@ -100,3 +100,15 @@ def test_the_systems_are_measured_apart_and_clear_flite_words_are_heard(results)
     # the peer decodes every stretch of sound with a full language model; the coach decodes only
     # short utterances against its command grammar, so the peer costs more CPU per second of audio
     assert report["peer"]["rtf"] > report["coach"]["rtf"]
+
+
+def test_a_worker_reports_its_own_peak_memory_not_the_benchmarks():
+    import sys
+
+    from voicecoach.bench.tasks import peak_rss_mb
+
+    ballast = np.ones(200 * 2**20 // 8)  # 200 MB, touched, held by this process only
+    probe = "from voicecoach.bench.tasks import peak_rss_mb; print(peak_rss_mb())"
+    child = float(subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout)
+    assert peak_rss_mb() > 200 + ballast[0]
+    assert child < peak_rss_mb() - 150, (child, peak_rss_mb())

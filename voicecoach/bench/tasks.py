@@ -61,6 +61,19 @@ class Task:
         return cls(**data)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM starts afresh at exec; getrusage's ru_maxrss
+    does not (a worker would report the benchmark's own peak, from before it was forked)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def open_system(task: Task) -> Recogniser:
     if task.system == "peer":
         from voicecoach.bench.peer import NaivePeer
@@ -93,7 +106,7 @@ def execute(task: Task) -> dict[str, Any]:
         elif kind == "memory":
             result[kind] = _memory(recogniser, task.unpacked(kind), rng, cost)
     result["cpu_seconds"], result["audio_seconds"] = cost.cpu_seconds, cost.audio_seconds
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     return result
 
 
@@ -114,7 +127,7 @@ def _memory(recogniser: Recogniser, clips: list[Clip], rng: np.random.Generator,
     for clip in clips:
         pcm, _ = stream.build([read_wav(clip.path)], rng)
         measure.run(recogniser, pcm, rng, cost)
-    return {"clips": len(clips), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"clips": len(clips), "peak_rss_mb": peak_rss_mb()}
 
 
 def _speech(recogniser: Recogniser, files: list[Path], rng: np.random.Generator, cost: measure.Cost) -> dict[str, Any]:
