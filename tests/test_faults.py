@@ -40,7 +40,7 @@ def into_a_hold(coach: Appliance, soundcard, tmp_path) -> None:
     coach.tell(soundcard, tmp_path, "skip")  # "next" cannot interrupt the coach; "skip" can
     coach.wait_for("coach  Skipping the introduction.")
     coach.wait_for("state  active · pelvic_tilt rep 1", timeout=60)
-    coach.wait_for("coach  Two.")
+    coach.wait_for("coach  One.")
 
 
 def test_a_microphone_pulled_out_mid_hold_pauses_the_session_until_it_is_back(appliance, soundcard, tmp_path):

@@ -32,7 +32,7 @@ class Microphone:
         *,
         device_rate: int | None = None,
         block_seconds: float = 0.02,
-        stall_seconds: float = 2.0,
+        stall_seconds: float = 3.0,
         dead_silence_seconds: float | None = 3.0,
         max_queued_seconds: float = 10.0,
     ) -> None:

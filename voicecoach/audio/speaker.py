@@ -46,7 +46,7 @@ class Speaker:
         *,
         device_rate: int | None = None,
         block_seconds: float = 0.01,
-        stall_seconds: float = 2.0,
+        stall_seconds: float = 3.0,
     ) -> None:
         self.device = find_device(device, "output")
         self.stall_seconds = stall_seconds
