@@ -60,7 +60,7 @@ def serve(args: argparse.Namespace) -> int:
     synthesiser.prerender(COUNTS + BREATHING_CUES)
     clock = RealClock()
     guard = EchoGuard(settings.guard_settings())
-    timeline = Timeline(lambda entry: print(_line(entry, describe), flush=True), keep=TIMELINE_KEEP)
+    timeline = Timeline(lambda entry: print(describe(entry), flush=True), keep=TIMELINE_KEEP)
     reference = ReferenceTrack()
     speaker = SpokenOutput(synthesiser, output, clock, guard, virtual=False, reference=reference)
     routine = settings.routine if settings.routine in library.content.routines else library.routine_ids[0]
@@ -95,16 +95,6 @@ def serve(args: argparse.Namespace) -> int:
         speaker.output.close()
         history.close()
     return 0
-
-
-def _line(entry, describe) -> str:
-    """A timeline entry as the appliance prints it; a device lost or back reads as one sentence."""
-    if entry["kind"] != "fault":
-        return describe(entry)
-    from voicecoach.cli import clock_text
-
-    what = f"{entry['device']} lost: {entry['why']}" if entry["lost"] else f"{entry['device']} back"
-    return f"{clock_text(entry['t']):>8}  fault  {what}"
 
 
 def _history(History, configured: Path | None, problems: list[str]):

@@ -55,6 +55,8 @@ def describe(entry: Entry) -> str:
     elif kind == "end":
         skipped = f", skipped {', '.join(entry['skipped'])}" if entry["skipped"] else ""
         body = f"end    {len(entry['done'])} done{skipped}, {entry['minutes']:.1f} min" + (" (stopped)" if entry["stopped"] else "")
+    elif kind == "fault":
+        body = f"fault  {entry['device']} lost: {entry['why']}" if entry["lost"] else f"fault  {entry['device']} back"
     else:
         body = f"{kind:6} {entry}"
     return f"{clock_text(entry['t']):>8}  {body}"
