@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+ALSA_NOTICE = re.compile(r"ALSA lib [^\n]*?underrun occurred")
 
 pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed (scripts/setup.sh --test)")
 
@@ -32,7 +34,9 @@ class Appliance:
 
     def _read(self) -> None:
         for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
+            # ALSA's C library writes "ALSA lib ... underrun occurred" to the shared stream without
+            # waiting for a line's end, so it can land inside one of the coach's lines: take it out.
+            self.lines.put(ALSA_NOTICE.sub("", line).rstrip("\n"))
 
     def wait_for(self, *texts: str, timeout: float = 60.0) -> str:
         """The first line holding any of `texts`."""
