@@ -48,6 +48,21 @@ def test_faster_rate_gives_shorter_speech(tmp_path: Path) -> None:
     assert fast.duration_seconds < slow.duration_seconds * 0.8
 
 
+def test_every_render_of_many_takes_its_own_rate_and_volume(tmp_path: Path) -> None:
+    # espeak-ng used to drop queued settings now and then (about one render in a hundred): a
+    # render came out at the previous synthesiser's rate or volume.
+    for round_ in range(40):
+        slow = PyttsxSynthesiser(VoiceSettings(rate_wpm=120), cache_dir=tmp_path / f"{round_}")
+        fast = PyttsxSynthesiser(
+            VoiceSettings(rate_wpm=260, volume=0.5), cache_dir=tmp_path / f"{round_}"
+        )
+        slow_audio, fast_audio = slow.render("Hold for five breaths."), fast.render("Hold.")
+        fast_audio = fast.render("Hold for five breaths.")
+        assert fast_audio.duration_seconds < slow_audio.duration_seconds * 0.8, round_
+        slow_peak = np.abs(slow_audio.samples.astype(np.int32)).max()
+        assert np.abs(fast_audio.samples.astype(np.int32)).max() < slow_peak * 0.8, round_
+
+
 def test_second_render_comes_from_the_disk_cache_without_the_engine(tmp_path: Path) -> None:
     first = PyttsxSynthesiser(cache_dir=tmp_path)
     rendered = first.render(PHRASE)

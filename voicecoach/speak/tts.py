@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import io
 import json
@@ -46,10 +47,12 @@ COUNTS = (
 BREATHING_CUES = ("Breathe in", "Breathe out", "Hold", "Relax")
 
 RENDER_TIMEOUT_SECONDS = 30.0
+SETTINGS_TIMEOUT_SECONDS = 5.0
 _CACHE_FORMAT = 1
 # espeak-ng can be initialised once per process and has one global synthesis callback: one render
 # at a time, whichever synthesiser asks.
 _ENGINE_LOCK = threading.Lock()
+_ENGINES: dict[str, Any] = {}
 
 
 def default_cache_dir() -> Path:
@@ -110,6 +113,63 @@ def _wav_complete(path: Path) -> bool:
             return len(wav.readframes(wav.getnframes())) == expected
     except (OSError, EOFError, wave.Error):
         return False
+
+
+def _espeak_parameter_reader() -> Any:
+    """espeak_GetParameter(parameter, current) from pyttsx3's espeak library, or None.
+
+    pyttsx3 declares it with one argument; the value "as set by SetParameter" needs the second."""
+    try:
+        from pyttsx3.drivers import _espeak
+
+        reader = _espeak.dll.espeak_GetParameter
+        reader.argtypes = [ctypes.c_int, ctypes.c_int]
+        reader.restype = ctypes.c_int
+        return lambda parameter: reader(parameter, 1)
+    except Exception:  # another driver, or a pyttsx3 laid out differently: nothing to read
+        return None
+
+
+def _wait_until_espeak_took(settings: VoiceSettings) -> bool:
+    """Wait until espeak-ng has applied the rate and volume, and is idle; False on time-out.
+
+    pyttsx3 hands settings to espeak-ng's asynchronous command queue, and runAndWait() begins by
+    cancelling whatever is still queued there, settings included: the render then came out at
+    the previous rate or volume (about one render in a hundred here, measured)."""
+    read = _espeak_parameter_reader()
+    if read is None:
+        return True
+    from pyttsx3.drivers import _espeak
+
+    wanted = {_espeak.RATE: settings.rate_wpm, _espeak.VOLUME: int(round(settings.volume * 100))}
+    deadline = time.monotonic() + SETTINGS_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if not _espeak.IsPlaying() and all(read(key) == value for key, value in wanted.items()):
+            return True
+        time.sleep(0.001)
+    return False
+
+
+def _engine_for(driver: str) -> Any:
+    """The process's one pyttsx3 engine for the driver, created on first use and kept for good.
+
+    pyttsx3 keeps engines only weakly, and a collected engine clears espeak-ng's one global
+    synthesis callback, whichever engine set it; a fresh engine also queues commands until its
+    first loop has run. One engine, primed once, avoids both. Call with _ENGINE_LOCK held."""
+    if driver not in _ENGINES:
+        try:
+            import pyttsx3
+
+            engine = pyttsx3.init(driver)
+        except Exception as error:  # pyttsx3 raises whatever its driver raises
+            raise AudioError(
+                f"Could not start the {driver} speech engine ({error}); "
+                "install espeak-ng with scripts/setup.sh."
+            ) from error
+        if engine.isBusy():  # an empty loop, so settings reach the driver at once from now on
+            engine.runAndWait()
+        _ENGINES[driver] = engine
+    return _ENGINES[driver]
 
 
 class PyttsxSynthesiser:
@@ -205,23 +265,20 @@ class PyttsxSynthesiser:
 
     def _get_engine(self) -> Any:
         if self._engine is None:
-            try:
-                import pyttsx3
-
-                self._engine = pyttsx3.init(self.driver)
-            except Exception as error:  # pyttsx3 raises whatever its driver raises
-                raise AudioError(
-                    f"Could not start the {self.driver} speech engine ({error}); "
-                    "install espeak-ng with scripts/setup.sh."
-                ) from error
+            self._engine = _engine_for(self.driver)
         return self._engine
 
     def _apply_settings(self, engine: Any) -> None:
         if self._resolved_voice is None:
             self._resolved_voice = self._voice_id(engine)
-        engine.setProperty("voice", self._resolved_voice)
-        engine.setProperty("rate", self.settings.rate_wpm)
-        engine.setProperty("volume", self.settings.volume)
+        for attempt in range(3):
+            engine.setProperty("voice", self._resolved_voice)
+            engine.setProperty("rate", self.settings.rate_wpm)
+            engine.setProperty("volume", self.settings.volume)
+            if self.driver != "espeak" or _wait_until_espeak_took(self.settings):
+                return
+            log.warning("espeak-ng did not take the voice settings; trying again (%d)", attempt + 1)
+        raise AudioError("espeak-ng did not take the speaking rate and volume.")
 
     def _voice_id(self, engine: Any) -> str:
         """The installed voice the settings name: by id ("gmw/en-us"), by its last part ("en-us")
