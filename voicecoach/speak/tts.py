@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
+import gc
 import hashlib
 import io
 import json
@@ -168,8 +170,17 @@ def _engine_for(driver: str) -> Any:
             ) from error
         if engine.isBusy():  # an empty loop, so settings reach the driver at once from now on
             engine.runAndWait()
+        if not _ENGINES:
+            atexit.register(_release_engines)
         _ENGINES[driver] = engine
     return _ENGINES[driver]
+
+
+def _release_engines() -> None:
+    """Let the engines go while Python is whole: at interpreter shutdown pyttsx3's clean-up
+    finds its modules gone and prints an ignored exception."""
+    _ENGINES.clear()
+    gc.collect()
 
 
 class PyttsxSynthesiser:
