@@ -63,6 +63,26 @@ def test_every_render_of_many_takes_its_own_rate_and_volume(tmp_path: Path) -> N
         assert np.abs(fast_audio.samples.astype(np.int32)).max() < slow_peak * 0.8, round_
 
 
+def test_an_empty_render_is_tried_again_and_silence_twice_is_an_error(tmp_path: Path) -> None:
+    synthesiser = PyttsxSynthesiser(cache_dir=tmp_path)
+    real_render = synthesiser._render_once
+    empty = Audio(samples=np.zeros(0, dtype=np.int16), sample_rate=22_050, text="One")
+    attempts = []
+
+    def cancelled_once(text: str, path: Path) -> Audio:
+        attempts.append(text)
+        return empty if len(attempts) == 1 else real_render(text, path)
+
+    synthesiser._render_once = cancelled_once  # type: ignore[method-assign]
+    assert synthesiser.render("One").duration_seconds > 0.2
+    assert attempts == ["One", "One"]
+
+    always_empty = PyttsxSynthesiser(cache_dir=tmp_path / "other")
+    always_empty._render_once = lambda text, path: empty  # type: ignore[method-assign]
+    with pytest.raises(AudioError, match="silence"):
+        always_empty.render("Two")
+
+
 def test_second_render_comes_from_the_disk_cache_without_the_engine(tmp_path: Path) -> None:
     first = PyttsxSynthesiser(cache_dir=tmp_path)
     rendered = first.render(PHRASE)

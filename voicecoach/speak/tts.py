@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
-import gc
 import hashlib
 import io
 import json
@@ -132,21 +131,28 @@ def _espeak_parameter_reader() -> Any:
         return None
 
 
-def _wait_until_espeak_took(settings: VoiceSettings) -> bool:
-    """Wait until espeak-ng has applied the rate and volume, and is idle; False on time-out.
+def _espeak_settled(settings: VoiceSettings | None = None) -> bool:
+    """Wait until espeak-ng's command queue is idle (and has applied the rate and volume of
+    `settings`, if given); False on time-out.
 
-    pyttsx3 hands settings to espeak-ng's asynchronous command queue, and runAndWait() begins by
-    cancelling whatever is still queued there, settings included: the render then came out at
-    the previous rate or volume (about one render in a hundred here, measured)."""
-    read = _espeak_parameter_reader()
-    if read is None:
+    pyttsx3 hands settings to espeak-ng's asynchronous queue, and runAndWait() begins by
+    cancelling whatever is still there, settings included, and leaves a flag that cancels the
+    utterance after: a render then came out at the previous rate or volume (about one render in
+    a hundred here), or empty. So nothing may be queued when runAndWait() starts."""
+    try:
+        from pyttsx3.drivers import _espeak
+    except Exception:  # another driver: nothing to wait for
         return True
-    from pyttsx3.drivers import _espeak
-
-    wanted = {_espeak.RATE: settings.rate_wpm, _espeak.VOLUME: int(round(settings.volume * 100))}
+    read = _espeak_parameter_reader()
+    wanted = {}
+    if settings is not None and read is not None:
+        wanted = {_espeak.RATE: settings.rate_wpm, _espeak.VOLUME: int(round(settings.volume * 100))}
     deadline = time.monotonic() + SETTINGS_TIMEOUT_SECONDS
+    idle_checks = 0
     while time.monotonic() < deadline:
-        if not _espeak.IsPlaying() and all(read(key) == value for key, value in wanted.items()):
+        # IsPlaying() is false for a moment between a command queued and the command taken up.
+        idle_checks = idle_checks + 1 if not _espeak.IsPlaying() else 0
+        if idle_checks >= 3 and all(read(key) == value for key, value in wanted.items()):
             return True
         time.sleep(0.001)
     return False
@@ -169,6 +175,7 @@ def _engine_for(driver: str) -> Any:
                 "install espeak-ng with scripts/setup.sh."
             ) from error
         if engine.isBusy():  # an empty loop, so settings reach the driver at once from now on
+            _espeak_settled()  # the driver's own start-up settings
             engine.runAndWait()
         if not _ENGINES:
             atexit.register(_release_engines)
@@ -178,9 +185,9 @@ def _engine_for(driver: str) -> Any:
 
 def _release_engines() -> None:
     """Let the engines go while Python is whole: at interpreter shutdown pyttsx3's clean-up
-    finds its modules gone and prints an ignored exception."""
+    found its modules gone and printed an ignored exception. (Not collected here: a forced
+    collection at exit, with audio threads still running, killed the appliance with SIGILL.)"""
     _ENGINES.clear()
-    gc.collect()
 
 
 class PyttsxSynthesiser:
@@ -239,6 +246,16 @@ class PyttsxSynthesiser:
         return self.cache_dir / "tts" / f"{digest}.wav"
 
     def _render_with_engine(self, text: str, path: Path) -> Audio:
+        """Render with the engine; an empty render (espeak-ng cancelled it) is tried once more."""
+        audio = self._render_once(text, path)
+        if len(audio.samples) == 0:
+            log.warning("espeak-ng rendered %r as nothing; rendering it again", text)
+            audio = self._render_once(text, path)
+        if len(audio.samples) == 0:
+            raise AudioError(f"espeak-ng rendered {text!r} as silence.")
+        return audio
+
+    def _render_once(self, text: str, path: Path) -> Audio:
         started = time.monotonic()
         with _ENGINE_LOCK:
             engine = self._get_engine()
@@ -262,7 +279,8 @@ class PyttsxSynthesiser:
                             raise AudioError(f"espeak-ng did not finish saying {text!r} in time.")
                         time.sleep(0.005)
                 audio = read_wav(tmp, text)
-                os.replace(tmp, path)
+                if len(audio.samples):  # an empty render is never cached
+                    os.replace(tmp, path)
             finally:
                 engine.disconnect(token)
                 with contextlib.suppress(OSError):
@@ -286,7 +304,7 @@ class PyttsxSynthesiser:
             engine.setProperty("voice", self._resolved_voice)
             engine.setProperty("rate", self.settings.rate_wpm)
             engine.setProperty("volume", self.settings.volume)
-            if self.driver != "espeak" or _wait_until_espeak_took(self.settings):
+            if self.driver != "espeak" or _espeak_settled(self.settings):
                 return
             log.warning("espeak-ng did not take the voice settings; trying again (%d)", attempt + 1)
         raise AudioError("espeak-ng did not take the speaking rate and volume.")
