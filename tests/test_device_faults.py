@@ -89,3 +89,20 @@ def test_the_same_loss_reported_twice_is_one_loss():
                       DeviceBack("microphone", 40.0)).until(50.0)
     assert [e["lost"] for e in session.timeline.entries if e["kind"] == "fault"] == [True, False]
     assert session.coach.state == "active"
+
+
+def test_a_resume_offer_cut_off_by_a_lost_microphone_is_made_again_when_it_returns():
+    session = Session(lost("microphone", 3.0), DeviceBack("microphone", 300.0))
+    run(session.coach, session.clock, session.speaker, session.timeline, start=False, until=0.0, faults=session.faults)
+    offer = session.coach.offer_resume("short", 1, now=0.0)
+    assert offer, "the offer is made"
+    session.until(299.0)
+    assert session.coach.state == "idle", "not asking, so no answer times out while nobody can answer"
+    assert session.said(3.0) == ["I can't hear the microphone. I'll carry on when it is back."]
+    session.until(330.0)
+    question = "We stopped during knee rolls. Carry on from there? Say yes, or no."
+    assert session.said(300.0)[:2] == ["I can hear you again.", question]
+    session.clock.schedule(331.0, Command(Intent.YES, "yes", 331.0))
+    session.until(340.0)
+    assert "Carrying on with knee rolls." in session.said(331.0)
+

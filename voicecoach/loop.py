@@ -204,6 +204,7 @@ class Faults:
     def __init__(self) -> None:
         self.missing: dict[str, str] = {}
         self.paused_session = False
+        self.question: tuple[tuple, str] | None = None  # asked while idle, set aside until all are back
 
     def handle(self, event: DeviceLost | DeviceBack, state: str) -> tuple[Command | None, str | None]:
         """Record `event`, the coach being in `state`: the command to give the coach for it (a
@@ -281,6 +282,10 @@ def _device_event(event: DeviceLost | DeviceBack, faults: Faults, coach: Coach, 
     lost = isinstance(event, DeviceLost)
     if lost == (event.device in faults.missing):
         return None  # already known
+    if lost:  # a question asked while idle ("Carry on from there?") waits, and is asked again once all are back
+        actions, question = coach.set_aside_question()
+        carry_out(actions, clock, speaker, timeline, observe)
+        faults.question = faults.question or question
     command, text = faults.handle(event, coach.state)
     timeline.add(event.now, "fault", device=event.device, lost=lost, why=event.why if lost else "")
     ended = None
@@ -291,6 +296,9 @@ def _device_event(event: DeviceLost | DeviceBack, faults: Faults, coach: Coach, 
         speaker.say(text, 0, event.now)
     if command is not None and not lost:
         ended = carry_out(coach.handle(command), clock, speaker, timeline, observe)
+    if not faults.missing and faults.question is not None:
+        question, faults.question = faults.question, None
+        ended = carry_out(coach.ask_set_aside(question, clock.now()), clock, speaker, timeline, observe) or ended
     return ended
 
 

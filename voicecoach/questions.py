@@ -13,7 +13,7 @@ from __future__ import annotations
 from voicecoach.answers import bring_back_question, brought_back
 from voicecoach.events import Action, ExerciseRestored, ResumeDeclined, StopSpeaking
 from voicecoach.narration import Beat
-from voicecoach.player import ACTIVE, IDLE, PAUSED, Player
+from voicecoach.player import ACTIVE, ASKING, IDLE, PAUSED, Player
 
 PLEASE_ANSWER = "Please answer yes or no."
 WHEN_READY = "Say start when you're ready."
@@ -33,6 +33,27 @@ class Questions(Player):
         out: list[Action] = []
         self._ask(("resume", routine_id, exercise_index), f"We stopped during {plan[exercise_index].name.lower()}. "
                   "Carry on from there? Say yes, or no.", now, out)
+        self._report(out)
+        return out
+
+    def set_aside_question(self) -> tuple[list[Action], tuple[tuple, str] | None]:
+        """Stop asking a question asked while idle (resume, restore), without an answer: the coach
+        falls quiet and idle. The actions, and the question to give `ask_set_aside` later (None if
+        no such question was open)."""
+        if self.state != ASKING or self._question[0] not in ASKED_WHILE_IDLE:
+            return [], None
+        out: list[Action] = [StopSpeaking()]
+        asked = (self._question, self._question_text)
+        self.state = IDLE
+        self._report(out)
+        return out, asked
+
+    def ask_set_aside(self, asked: tuple[tuple, str], now: float) -> list[Action]:
+        """Ask again a question `set_aside_question` returned, if the coach is still idle."""
+        if self.state != IDLE:
+            return []
+        out: list[Action] = []
+        self._ask(*asked, now, out)
         self._report(out)
         return out
 
