@@ -108,3 +108,26 @@ def test_options_on_the_command_line_win_over_the_settings_file(tmp_path, capsys
     assert json.loads(capsys.readouterr().out.splitlines()[-2])["routine"] == "gentle"
     assert main(["simulate", "--json", "--config", str(config), "--routine", "short"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-2])["routine"] == "short"
+
+
+def test_run_remembers_the_session_in_the_history_as_serve_does(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("skip\nit hurts\nstop\n"))  # the introduction, then pain
+    assert main(["run", "--text", "--routine", "short"]) == 0
+
+    from voicecoach.history import History
+
+    history = History.open()
+    try:
+        [session] = history.recent()
+    finally:
+        history.close()
+    assert session.routine == "short" and session.stopped
+    assert [(r.exercise, r.outcome) for r in session.results] == [("pelvic_tilt", "skipped")]
+
+
+def test_run_no_history_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("stop\n"))
+    assert main(["run", "--text", "--routine", "short", "--no-history"]) == 0
+    assert not (tmp_path / "data").exists()

@@ -15,6 +15,7 @@ import pytest
 import soxr
 
 from voicecoach.hear import SAMPLE_RATE
+from voicecoach.history import History
 from voicecoach.loader import load
 from voicecoach.voice import simulate_from_wav
 
@@ -101,7 +102,7 @@ def test_real_voices_stop_the_session_and_real_non_commands_do_not(tmp_path, syn
 def test_run_coaches_by_voice_through_real_audio_streams(tmp_path, soundcard):
     start = track(tmp_path, 1.5, [(0.2, flite("start", tmp_path))], "start.wav")
     stop = track(tmp_path, 1.5, [(0.2, flite("stop", tmp_path))], "stop.wav")
-    env = {**soundcard.env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = {**soundcard.env, "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data")}
     with soundcard.capture() as played:
         coach = subprocess.Popen(
             [sys.executable, "-m", "voicecoach", "run", "--routine", "short", "--engine", "pocketsphinx"],
@@ -122,6 +123,11 @@ def test_run_coaches_by_voice_through_real_audio_streams(tmp_path, soundcard):
     assert "coach  Stopping here. You did no exercises, in less than a minute." in output
     span = played.sound_span_seconds()
     assert span is not None and span[1] - span[0] > 5.0, "the coach was heard on the speaker"
+    history = History.open(tmp_path / "data" / "voicecoach" / "history.sqlite3")
+    try:
+        assert [(s.routine, s.stopped) for s in history.recent()] == [("short", True)], "the session is remembered"
+    finally:
+        history.close()
 
 
 def test_the_coachs_own_voice_leaking_into_the_microphone_triggers_nothing(tmp_path, synthesiser):

@@ -11,11 +11,16 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voicecoach import __version__
 from voicecoach.errors import VoicecoachError
 from voicecoach.loader import DEFAULT_FILE, Library, load
 from voicecoach.loop import Entry
+
+if TYPE_CHECKING:
+    from voicecoach.coach import Coach
+    from voicecoach.history import History
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -168,14 +173,43 @@ def _moment(text: str) -> datetime:
 def cmd_run(args: argparse.Namespace) -> int:
     library = _library(args)
     routine = _routine(args, library)
-    if args.text:
-        return run_text(library, routine, pace=args.settings.pace())
-    from voicecoach.voice import run_voice
+    history = None if args.no_history else _session_history(args.settings.history)
+    try:
+        if args.text:
+            return run_text(library, routine, pace=args.settings.pace(), history=history)
+        from voicecoach.voice import run_voice
 
-    return run_voice(library, routine, args)
+        return run_voice(library, routine, args, history=history)
+    finally:
+        if history is not None:
+            history.close()
 
 
-def run_text(library: Library, routine_id: str, lines=None, out=None, pace=None) -> int:
+def _session_history(configured: Path | None) -> History | None:
+    """The history a session is written to (as `serve` writes it), or None with a warning: a history
+    that cannot be opened never stops a workout."""
+    from voicecoach.history import History
+
+    try:
+        return History.open(configured)
+    except VoicecoachError as error:
+        print(f"voicecoach: {error} This session will not be remembered.", file=sys.stderr)
+        return None
+
+
+def keep_history(history: History | None, library: Library, coach: Coach):
+    """The observer that writes `coach`'s session to `history` (None: nothing is written), after
+    giving the coach its plans from it: progression, gentler after pain, left out."""
+    if history is None:
+        return None
+    from voicecoach.keeper import SessionKeeper
+
+    keeper = SessionKeeper(history, library, coach)
+    keeper.refresh()
+    return keeper.observe
+
+
+def run_text(library: Library, routine_id: str, lines=None, out=None, pace=None, history: History | None = None) -> int:
     """Real time in a terminal: narration printed, commands typed (the same phrases as spoken ones)."""
     from voicecoach.coach import Coach
     from voicecoach.commands import Intent, intent_for, normalise
@@ -199,7 +233,8 @@ def run_text(library: Library, routine_id: str, lines=None, out=None, pace=None)
           file=out, flush=True)
     threading.Thread(target=read, name="stdin", daemon=True).start()
     timeline = Timeline(_printer(False, out))
-    run(Coach(library, routine_id, pace) if pace else Coach(library, routine_id), clock, EstimatedSpeaker(clock), timeline)
+    coach = Coach(library, routine_id, pace) if pace else Coach(library, routine_id)
+    run(coach, clock, EstimatedSpeaker(clock), timeline, observe=keep_history(history, library, coach))
     return 0
 
 
@@ -314,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", metavar="DEVICE", help="speaker: name or index")
     p.add_argument("--echo", choices=("auto", "livekit", "none"), default="auto",
                    help="the echo canceller (auto: livekit's WebRTC AEC3 if it loads)")
+    p.add_argument("--no-history", action="store_true",
+                   help="do not remember this session (by default it is written to the history, as serve does)")
     p.set_defaults(func=cmd_run)
 
     from voicecoach.historycli import add_arguments as add_history_arguments, history_command

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voicecoach.audio import AudioInput, AudioOutput
 from voicecoach.bargein import EchoGuard
@@ -27,6 +28,9 @@ from voicecoach.loader import Library
 from voicecoach.loop import Announce, Clock, DeviceBack, DeviceLost, Entry, RealClock, Timeline, VirtualClock, run
 from voicecoach.simulate import Said
 from voicecoach.speak import Synthesiser
+
+if TYPE_CHECKING:
+    from voicecoach.history import History
 
 log = logging.getLogger(__name__)
 REOPEN_SECONDS = 2.0  # how often a lost device is looked for
@@ -257,11 +261,12 @@ def open_configured_recogniser(settings: Config) -> Recogniser:
     return open_recogniser(settings.engine, settings.model, **chosen)
 
 
-def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
-    """`voicecoach run`: greet, wait for "start", coach the routine by voice, then exit."""
+def run_voice(library: Library, routine: str, args: argparse.Namespace, history: History | None = None) -> int:
+    """`voicecoach run`: greet, wait for "start", coach the routine by voice (written to `history`,
+    if given), then exit."""
     from voicecoach.audio.microphone import Microphone
     from voicecoach.audio.speaker import Speaker
-    from voicecoach.cli import describe
+    from voicecoach.cli import describe, keep_history
     from voicecoach.hear.echo import make_echo_canceller
     from voicecoach.hear.engines import open_recogniser
     from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
@@ -286,7 +291,7 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace) -> int:
     clock.post(lambda now: Announce(f"Ready. Say start to begin the {routine_name}.", now))
     thread.start()
     try:
-        run(coach, clock, speaker, timeline, start=False)
+        run(coach, clock, speaker, timeline, start=False, observe=keep_history(history, library, coach))
     finally:
         stop.set()
         thread.join(timeout=2.0)
