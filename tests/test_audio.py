@@ -352,3 +352,22 @@ def test_recording_speaker_stop_cuts_and_drops(tmp_path: Path) -> None:
     assert audio.duration_seconds == pytest.approx(0.75, abs=0.01)
     speaker.write_wav(tmp_path / "heard.wav")
     assert (tmp_path / "heard.wav").stat().st_size > 0.75 * 22_050 * 2
+
+
+@pytest.mark.audio
+def test_a_microphone_with_a_noise_gate_is_not_lost_in_a_quiet_room(soundcard: VirtualSoundCard) -> None:
+    """Exact silence from a source that keeps flowing: lost by default, not with the gate setting."""
+    from voicecoach.audio.microphone import Microphone
+    from voicecoach.config import Config
+
+    soundcard.pactl("set-default-source", "speaker.monitor")  # flowing, and digital silence
+    try:
+        with Microphone(**Config(microphone_has_noise_gate=True).microphone_options()) as gated:
+            assert len(_record(gated, 4.0)) > 2.0 * SAMPLE_RATE  # it keeps flowing (after a start-up)
+            assert gated.status == "listening"
+            gated.check_hearing(seconds=0.5)
+        with Microphone(**Config().microphone_options()) as plain:
+            with pytest.raises(AudioError, match="digital silence"):
+                _record(plain, 6.0)
+    finally:
+        soundcard.pactl("set-default-source", "mic_feed.monitor")

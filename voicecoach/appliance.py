@@ -38,7 +38,7 @@ def serve(args: argparse.Namespace) -> int:
     from voicecoach.loop import Faults, RealClock, Timeline, carry_out, run
     from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
     from voicecoach.voice import (
-        Listener, SpokenOutput, listen, open_configured_recogniser, open_speaker, watch_speaker,
+        Listener, SpokenOutput, listen, open_configured_recogniser, open_microphone, open_speaker, watch_speaker,
     )
 
     stopping = threading.Event()
@@ -69,7 +69,8 @@ def serve(args: argparse.Namespace) -> int:
     keeper.refresh()
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(), reference=reference)
     thread = threading.Thread(target=listen, args=(microphone, listener, coach, clock, stopping, settings.input),
-                              kwargs={"speaking": lambda: speaker.output.now_playing is not None},
+                              kwargs={"speaking": lambda: speaker.output.now_playing is not None,
+                                      "open_again": lambda device: open_microphone(device, **settings.microphone_options())},
                               name="listener", daemon=True)
     watch = threading.Thread(target=watch_speaker, args=(speaker, lambda: open_speaker(settings.output), clock, stopping),
                              name="speaker-watch", daemon=True)
@@ -131,7 +132,7 @@ def _open_devices(settings, stopping: threading.Event):
         try:
             output = Speaker(settings.output)
             try:
-                return output, Microphone(settings.input)
+                return output, Microphone(settings.input, **settings.microphone_options())
             except AudioError:
                 output.close()
                 raise

@@ -105,6 +105,9 @@ class Config(BaseModel):
     sphinx_reject_below_llr: Annotated[float, AfterValidator(_between(-100.0, 100.0))] = -40.0
     vosk_min_confidence: Annotated[float, AfterValidator(_between(0.0, 1.0))] = 0.5
     bargein_tail_seconds: Annotated[float, AfterValidator(_between(0.0, 5.0, " seconds"))] = 0.6
+    # A live microphone always hears some noise; one that sends exact silence is taken for muted or
+    # unplugged, unless it is one with a noise gate that does so in a quiet room.
+    microphone_has_noise_gate: bool = False
     # Coaching: the routine `serve` offers (null: the first in the file) and the breathing pace.
     routine: Annotated[str | None, Field(pattern=r"^[a-z0-9_]+$")] = None
     breath_seconds: Annotated[
@@ -130,6 +133,10 @@ class Config(BaseModel):
         from voicecoach.hear.vosk_engine import VoskOptions
 
         return VoskOptions(min_confidence=self.vosk_min_confidence)
+
+    def microphone_options(self) -> dict[str, float | None]:
+        """Keyword arguments for Microphone: with a noise gate, digital silence is no sign of loss."""
+        return {"dead_silence_seconds": None} if self.microphone_has_noise_gate else {}
 
     def guard_settings(self) -> GuardSettings:
         from voicecoach.bargein import GuardSettings

@@ -26,7 +26,7 @@ def mic_test(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     from voicecoach.voice import open_configured_recogniser
 
     recogniser = open_configured_recogniser(args.settings)
-    with Microphone(args.settings.input) as microphone:
+    with Microphone(args.settings.input, **args.settings.microphone_options()) as microphone:
         print(f"Listening on {microphone.device.name} at {microphone.device_rate} Hz with {recogniser.name} "
               f"for {args.seconds:.0f} s. Say a command, e.g. pause. Ctrl-C ends.", file=out, flush=True)
         started, window, loudest = time.monotonic(), b"", QUIET_DBFS

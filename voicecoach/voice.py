@@ -273,7 +273,7 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace, history:
 
     settings: Config = args.settings
     output = Speaker(settings.output)  # no device: one sentence suggesting --text, before anything slow
-    microphone = Microphone(settings.input)
+    microphone = Microphone(settings.input, **settings.microphone_options())
     recogniser = open_configured_recogniser(settings)
     synthesiser = PyttsxSynthesiser(settings.voice_settings())
     synthesiser.prerender(COUNTS + BREATHING_CUES)
@@ -286,6 +286,7 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace, history:
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(args.echo), reference=reference)
     stop = threading.Event()
     thread = threading.Thread(target=listen, args=(microphone, listener, coach, clock, stop, settings.input),
+                              kwargs={"open_again": lambda device: open_microphone(device, **settings.microphone_options())},
                               name="listener", daemon=True)
     routine_name = library.routine(routine).name.lower()
     clock.post(lambda now: Announce(f"Ready. Say start to begin the {routine_name}.", now))
@@ -300,11 +301,12 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace, history:
 
 
 def listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: RealClock,
-            stop: threading.Event, device, open_microphone: Callable[[object], AudioInput] | None = None,
+            stop: threading.Event, device, open_again: Callable[[object], AudioInput] | None = None,
             speaking: Callable[[], bool] = lambda: False) -> None:
     """The listener thread: microphone to recogniser to the coach's inbox.
 
-    A lost microphone is reported (DeviceLost: the session pauses), looked for every REOPEN_SECONDS,
+    A lost microphone is reported (DeviceLost: the session pauses), looked for every REOPEN_SECONDS
+    (with `open_again`, by default open_microphone),
     and reported again once one is found that really hears something (DeviceBack: it carries on).
     It is looked for only while the coach is not `speaking`: PulseAudio may put a lost microphone's
     stream on the monitor of our own speaker, which hears the coach and nothing else."""
@@ -315,7 +317,7 @@ def listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: Real
         except AudioError as error:
             clock.post(lambda now, why=str(error): DeviceLost("microphone", why, now))
             microphone.close()
-            found = _reopen(open_microphone or _open_microphone, device, stop, speaking)
+            found = _reopen(open_again or open_microphone, device, stop, speaking)
             if found is None:
                 return
             microphone = found
@@ -335,12 +337,13 @@ def listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: Real
             clock.post(lambda now, c=command: Command(c.intent, c.phrase, now, c.confidence))
 
 
-def _open_microphone(device) -> AudioInput:
+def open_microphone(device, **options) -> AudioInput:
     """A microphone on `device` that hears something: one that opens but gives only digital
-    silence (PulseAudio's monitor of a silent sink, where it moves a lost source's streams) is not one."""
+    silence (PulseAudio's monitor of a silent sink, where it moves a lost source's streams) is not
+    one. `options` go to Microphone (Config.microphone_options)."""
     from voicecoach.audio.microphone import Microphone
 
-    microphone = Microphone(device)
+    microphone = Microphone(device, **options)
     try:
         microphone.check_hearing()
     except AudioError:

@@ -171,7 +171,8 @@ class Microphone:
 
     def check_hearing(self, seconds: float = 1.5) -> None:
         """Read for `seconds` and raise AudioError unless every block had sound in it: a source that
-        opens but is digital silence (a silent monitor, a muted device) is no microphone. What is
+        opens but is digital silence (a silent monitor, a muted device) is no microphone. (Without
+        dead_silence_seconds, for a microphone with a noise gate, sound must only flow.) What is
         read is dropped."""
         deadline = time.monotonic() + seconds
         self._silent_blocks.clear()
@@ -179,7 +180,7 @@ class Microphone:
         read = 0
         while time.monotonic() < deadline:
             read += len(self.read(timeout=0.2))
-        if read < 0.5 * seconds * SAMPLE_RATE * 2 or self._silent_count:
+        if read < 0.5 * seconds * SAMPLE_RATE * 2 or (self.dead_silence_seconds and self._silent_count):
             raise AudioError(
                 f"The microphone {self.device.name!r} opened but hears nothing: "
                 f"{self._silent_count} of {len(self._silent_blocks)} blocks were digital silence."
