@@ -37,9 +37,7 @@ def serve(args: argparse.Namespace) -> int:
     from voicecoach.keeper import SessionKeeper
     from voicecoach.loop import Faults, RealClock, Timeline, carry_out, run
     from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
-    from voicecoach.voice import (
-        Listener, SpokenOutput, listen, open_configured_recogniser, open_microphone, open_speaker, watch_speaker,
-    )
+    from voicecoach.voice import Listener, SpokenOutput, open_configured_recogniser, start_watching
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # only that: raising here can land anywhere
@@ -68,20 +66,13 @@ def serve(args: argparse.Namespace) -> int:
     keeper = SessionKeeper(history, library, coach)
     keeper.refresh()
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(), reference=reference)
-    thread = threading.Thread(target=listen, args=(microphone, listener, coach, clock, stopping, settings.input),
-                              kwargs={"speaking": lambda: speaker.output.now_playing is not None,
-                                      "open_again": lambda device: open_microphone(device, **settings.microphone_options())},
-                              name="listener", daemon=True)
-    watch = threading.Thread(target=watch_speaker, args=(speaker, lambda: open_speaker(settings.output), clock, stopping),
-                             name="speaker-watch", daemon=True)
     faults = Faults()
     offer = keeper.resume_offer()
     greeting = "Hello." if offer else f"Hello. Say start when you're ready for the {library.routine(routine).name.lower()}."
     for text in problems + [greeting]:  # queued on the speaker in this order, before any question
         timeline.add(clock.now(), "say", text=text)
         speaker.say(text, 0, clock.now())
-    thread.start()
-    watch.start()
+    threads = start_watching(microphone, listener, coach, clock, speaker, settings, stopping)
     try:
         if offer is not None:
             carry_out(coach.offer_resume(*offer, now=clock.now()), clock, speaker, timeline, keeper.observe)
@@ -91,8 +82,8 @@ def serve(args: argparse.Namespace) -> int:
         log.info("stopping on request")
     finally:
         stopping.set()
-        thread.join(timeout=2.0)
-        watch.join(timeout=2.0)
+        for thread in threads:
+            thread.join(timeout=2.0)
         speaker.output.close()
         history.close()
     return 0

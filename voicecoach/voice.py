@@ -285,19 +285,35 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace, history:
     coach = Coach(library, routine, settings.pace())
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(args.echo), reference=reference)
     stop = threading.Event()
-    thread = threading.Thread(target=listen, args=(microphone, listener, coach, clock, stop, settings.input),
-                              kwargs={"open_again": lambda device: open_microphone(device, **settings.microphone_options())},
-                              name="listener", daemon=True)
     routine_name = library.routine(routine).name.lower()
     clock.post(lambda now: Announce(f"Ready. Say start to begin the {routine_name}.", now))
-    thread.start()
+    threads = start_watching(microphone, listener, coach, clock, speaker, settings, stop)
     try:
         run(coach, clock, speaker, timeline, start=False, observe=keep_history(history, library, coach))
     finally:
         stop.set()
-        thread.join(timeout=2.0)
-        output.close()
+        for thread in threads:
+            thread.join(timeout=2.0)
+        speaker.output.close()
     return 0
+
+
+def start_watching(microphone: AudioInput, listener: Listener, coach: Coach, clock: RealClock,
+                   speaker: SpokenOutput, settings: Config, stop: threading.Event) -> list[threading.Thread]:
+    """Start the listener thread (`listen`) and the speaker's watch (`watch_speaker`) until `stop`:
+    lost devices are reported to the session, looked for, and taken back when they work."""
+    threads = [
+        threading.Thread(
+            target=listen, args=(microphone, listener, coach, clock, stop, settings.input), name="listener",
+            kwargs={"speaking": lambda: speaker.output.now_playing is not None,
+                    "open_again": lambda device: open_microphone(device, **settings.microphone_options())},
+            daemon=True),
+        threading.Thread(target=watch_speaker, args=(speaker, lambda: open_speaker(settings.output), clock, stop),
+                         name="speaker-watch", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: RealClock,
