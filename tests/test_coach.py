@@ -101,11 +101,11 @@ def test_back_restarts_the_exercise_and_twice_goes_to_the_one_before():
     plain = Heard("short")
     during = plain.first("Eight in all, alternating sides, holding for one deep breath.") + 1.0
     once = Heard("short", said(during, "back"))
-    assert once.texts(during, during + 0.01) == ["Starting Knee rolls again."]
+    assert once.texts(during, during + 0.01) == ["Starting knee rolls again."]
     assert once.texts(during + 0.01, during + 10)[0] == "Next: Knee rolls. Stretches and mobilises the spine."
 
     twice = Heard("short", said(during, "back"), said(during + 3, "go back"))
-    assert twice.texts(during + 3, during + 3.01) == ["Back to Pelvic tilt."]
+    assert twice.texts(during + 3, during + 3.01) == ["Back to pelvic tilt."]
     assert twice.texts(during + 3.01, during + 10)[0].startswith("First: Pelvic tilt.")
     assert twice.end()["done"] == ["pelvic_tilt", "knee_rolls", "full_body_stretch"]
 
@@ -174,6 +174,15 @@ def test_status_says_where_you_are_and_how_long_is_left():
     (answer,) = heard.texts(during, during + 0.01)
     assert answer.startswith("Pelvic tilt, exercise one of three, repetition one. About ")
     assert answer.endswith(" minutes left.")
+
+
+def test_near_the_end_status_says_about_a_minute_once_and_then_less_than_a_minute():
+    plain = Heard("short")
+    end = plain.says[-1][0]
+    for seconds_before_end, left in ((70.0, "About a minute left."), (20.0, "Less than a minute left.")):
+        asked = end - seconds_before_end
+        (answer,) = Heard("short", said(asked, "how long is left")).texts(asked, asked + 0.01)
+        assert answer.endswith(f". {left}"), answer
 
 
 def test_help_says_what_can_be_said_now():

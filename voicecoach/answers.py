@@ -43,7 +43,7 @@ def status_text(segments: list[Segment], current: int, next_beat: int, pace: Pac
     segment = segments[current]
     remaining = sum(beat_seconds(b, pace) for b in segment.beats[next_beat:])
     remaining += sum(beat_seconds(b, pace) for s in segments[current + 1 :] for b in s.beats)
-    left = f"About {words.minutes(remaining)} left."
+    left = f"{words.about_minutes(remaining).capitalize()} left."
     if segment.planned is None:
         return f"We're at the {'introduction' if segment.kind == 'intro' else 'end'}. {left}"
     exercises = [s for s in segments if s.kind == "exercise"]

@@ -171,7 +171,8 @@ class Coach(Questions):
         if planned is None:
             text = "Starting again from the beginning."
         else:
-            text = f"Back to {planned.name}." if target < self._seg else f"Starting {planned.name} again."
+            name = planned.name.lower()
+            text = f"Back to {name}." if target < self._seg else f"Starting {name} again."
         self._jump(target, text, now)
 
     def _on_repeat(self, now: float, out: list[Action]) -> None:
@@ -188,7 +189,7 @@ class Coach(Questions):
     def _on_status(self, now: float, out: list[Action]) -> None:
         if self.state == IDLE:
             total = sum(sum(beat_seconds(b, self.pace) for b in s.beats) for s in compile_session(self.library, self.routine_id))
-            text = f"The {self._routine_name} takes about {words.minutes(total)}. Say start when you're ready."
+            text = f"The {self._routine_name} takes {words.about_minutes(total)}. Say start when you're ready."
         else:
             text = self._status_text()
         self._answer(text, out)

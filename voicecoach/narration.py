@@ -101,7 +101,7 @@ def compile_session(library: Library, routine_id: str, plan: list[PlannedExercis
     routine = library.routine(routine_id)
     total = sum(segment_seconds(s, Pace()) for s in exercises) + _INTRO_SECONDS_ESTIMATE
     intro = [
-        Beat(f"Let's do the {routine.name.lower()}. It takes about {words.minutes(total)}.", after_speech=0.6),
+        Beat(f"Let's do the {routine.name.lower()}. It takes {words.about_minutes(total)}.", after_speech=0.6),
         *(Beat(text, after_speech=0.6) for text in library.safety_advice()),
         Beat(
             f"Say {spoken_name(Intent.PAUSE)} at any time, or {spoken_name(Intent.SKIP)} if something hurts. "

@@ -40,10 +40,16 @@ def joined(items: list[str], last: str = "and") -> str:
 
 
 def minutes(seconds: float) -> str:
-    """A duration rounded for speech: "about a minute", "six minutes", "less than a minute"."""
+    """A duration rounded for speech: "less than a minute", "a minute", "six minutes"."""
     whole = round(seconds / 60)
     if seconds < 45:
         return "less than a minute"
     if whole <= 1:
-        return "about a minute"
+        return "a minute"
     return f"{number(whole)} minutes"
+
+
+def about_minutes(seconds: float) -> str:
+    """An estimate for speech: "less than a minute", "about a minute", "about six minutes"."""
+    rounded = minutes(seconds)
+    return rounded if seconds < 45 else f"about {rounded}"
