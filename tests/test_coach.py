@@ -110,6 +110,18 @@ def test_back_restarts_the_exercise_and_twice_goes_to_the_one_before():
     assert twice.end()["done"] == ["pelvic_tilt", "knee_rolls", "full_body_stretch"]
 
 
+def test_at_the_closing_words_next_is_the_end_and_back_is_the_last_exercise_again():
+    plain = Heard("short")
+    closing = next(t for t, text in plain.says if text.startswith("That's the end of the short routine.")) + 1.0
+    at_end = Heard("short", said(closing, "next"))
+    assert at_end.texts(closing, closing + 0.01) == ["We're at the end already."]
+
+    again = Heard("short", said(closing, "back"))
+    assert again.texts(closing, closing + 0.01) == ["Back to full body stretch."]
+    assert again.texts(closing + 0.01, closing + 10)[0].startswith("Time to cool down with a gentle stretch")
+    assert again.end()["done"] == ["pelvic_tilt", "knee_rolls", "full_body_stretch"], "counted once"
+
+
 def test_repeat_says_the_current_instruction_again_then_carries_on():
     plain = Heard("short")
     cue = "Flatten your back into the floor."

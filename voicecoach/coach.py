@@ -40,6 +40,7 @@ from voicecoach.questions import PLEASE_ANSWER, Questions
 
 __all__ = ["ACTIVE", "ASKING", "IDLE", "PAUSED", "REFUSALS", "TRANSITIONS", "Coach"]
 AFTER_THE_SESSION = "Exercises left out can be brought back after the session."
+PASSING = {"intro": "Skipping the introduction.", "closing": "We're at the end already."}  # skip or next there
 BACK_AGAIN_SECONDS = 10.0  # "back" said twice within this long goes to the previous exercise
 
 TRANSITIONS: dict[str, dict[Intent, str]] = {
@@ -149,14 +150,14 @@ class Coach(Questions):
             self._record("skipped", now, out)
             reminder = "Skipping it. Never push through pain: if an exercise hurts, leave it out."
         else:
-            reminder = "Skipping the introduction." if self._segment.kind == "intro" else "We're at the end already."
+            reminder = PASSING[self._segment.kind]
         self._jump(self._seg + 1, reminder, now)
 
     def _on_next(self, now: float, out: list[Action]) -> None:
         self._interrupt(out)
         if self._segment.kind == "exercise":
             self._record("ended_early", now, out)
-        text = "Moving on." if self._segment.kind == "exercise" else "Skipping the introduction."
+        text = "Moving on." if self._segment.kind == "exercise" else PASSING[self._segment.kind]
         self._jump(self._seg + 1, text, now)
 
     def _on_back(self, now: float, out: list[Action]) -> None:
@@ -164,7 +165,8 @@ class Coach(Questions):
         again = now - self._last_back_at < BACK_AGAIN_SECONDS
         self._last_back_at = now
         target = self._seg
-        if again and self._segment.kind == "exercise" and self._segments[self._seg - 1].kind == "exercise":
+        to_previous = again or self._segment.kind == "closing"  # at the end, back is the last exercise again
+        if to_previous and self._segment.kind != "intro" and self._segments[self._seg - 1].kind == "exercise":
             target = self._seg - 1
             self._records = [r for r in self._records if r.exercise != self._segments[target].exercise_id]
         planned = self._segments[target].planned
