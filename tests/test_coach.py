@@ -97,6 +97,15 @@ def test_next_finishes_early_without_recording_pain():
     assert heard.end()["done"] == ["pelvic_tilt", "knee_rolls", "full_body_stretch"] and heard.end()["skipped"] == []
 
 
+def test_next_before_the_first_repetition_passes_the_exercise_by_without_a_record():
+    plain = Heard("short")
+    during = plain.first("Lie on your back on the floor with your knees bent.") + 1.0
+    heard = Heard("short", said(during, "next"))
+    assert heard.texts(during, during + 0.01) == ["Moving on."]
+    assert "pelvic_tilt" not in heard.records()
+    assert heard.end()["done"] == ["knee_rolls", "full_body_stretch"] and heard.end()["skipped"] == []
+
+
 def test_back_restarts_the_exercise_and_twice_goes_to_the_one_before():
     plain = Heard("short")
     during = plain.first("Eight in all, alternating sides, holding for one deep breath.") + 1.0

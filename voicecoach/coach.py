@@ -155,8 +155,8 @@ class Coach(Questions):
 
     def _on_next(self, now: float, out: list[Action]) -> None:
         self._interrupt(out)
-        if self._segment.kind == "exercise":
-            self._record("ended_early", now, out)
+        if self._segment.kind == "exercise" and any(b.rep is not None for b in self._segment.beats[: self._next]):
+            self._record("ended_early", now, out)  # passed by before its first repetition: not done, not recorded
         text = "Moving on." if self._segment.kind == "exercise" else PASSING[self._segment.kind]
         self._jump(self._seg + 1, text, now)
 
