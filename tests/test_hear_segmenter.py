@@ -68,3 +68,18 @@ def test_in_quiet_the_gate_changes_nothing() -> None:
     assert len(gated) == len(plain) == 1
     assert gated[0].speech_start_sample == plain[0].speech_start_sample
     assert 2.0 <= gated[0].speech_end_sample / SAMPLE_RATE <= plain[0].speech_end_sample / SAMPLE_RATE
+
+
+def test_sample_times_count_every_sample_fed_even_the_part_frame_a_flush_throws_away() -> None:
+    segmenter = Segmenter(SegmenterOptions())
+    odd = np.round(noise(1.0, 4.0, seed=5)).astype("<i2").tobytes()[: 2 * (SAMPLE_RATE - 1)]  # 1 sample short of a frame
+    for _ in range(5):  # five streams, as `voicecoach bench` feeds one recogniser
+        segmenter.push(odd)
+        assert segmenter.flush() == []
+    fed = 5 * (SAMPLE_RATE - 1)
+    quiet = noise(3.0, 4.0, seed=6)
+    quiet[SAMPLE_RATE : SAMPLE_RATE + SAMPLE_RATE // 2] += noise(0.5, 3000.0, seed=7)
+    found = segmenter.push(np.round(quiet).astype("<i2").tobytes()) + segmenter.flush()
+    assert len(found) == 1
+    assert abs(found[0].speech_start_sample - (fed + SAMPLE_RATE)) <= 0.04 * SAMPLE_RATE  # 5 part-frames were 0.1 s
+

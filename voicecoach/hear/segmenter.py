@@ -80,6 +80,7 @@ class Segmenter:
         self._history: deque[tuple[bytes, bool]] = deque(maxlen=pre_roll_frames + options.onset_window_frames)
         self._pending = b""
         self._frames_seen = 0  # frames taken from the stream so far
+        self._skipped_samples = 0  # the part-frames that flush() threw away, so sample times stay true
         self._open: list[bytes] | None = None  # frames of the utterance being collected
         self._open_start_frame = 0
         self._speech_start_frame = 0
@@ -101,12 +102,12 @@ class Segmenter:
 
     def flush(self) -> list[Utterance]:
         """The stream has ended: close the utterance being collected, if any."""
+        part_frame_samples = len(self._pending) // SAMPLE_WIDTH_BYTES
         self._pending = b""
         self._skipping = False
         self._history.clear()
-        if self._open is None:
-            return []
-        utterance = self._close()
+        utterance = self._close() if self._open is not None else None
+        self._skipped_samples += part_frame_samples  # after the close: those samples came after its frames
         return [utterance] if utterance is not None else []
 
     @property
@@ -164,9 +165,9 @@ class Segmenter:
         speech_end_frame = self._last_speech_frame + 1
         utterance = Utterance(
             pcm=b"".join(frames),
-            start_sample=self._open_start_frame * self._frame_samples,
-            speech_start_sample=self._speech_start_frame * self._frame_samples,
-            speech_end_sample=speech_end_frame * self._frame_samples,
+            start_sample=self._skipped_samples + self._open_start_frame * self._frame_samples,
+            speech_start_sample=self._skipped_samples + self._speech_start_frame * self._frame_samples,
+            speech_end_sample=self._skipped_samples + speech_end_frame * self._frame_samples,
         )
         if utterance.speech_seconds < self.options.min_speech_seconds:
             log.debug("dropping %.2f s of speech as too short", utterance.speech_seconds)
