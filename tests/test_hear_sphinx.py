@@ -18,7 +18,7 @@ soxr = pytest.importorskip("soxr")
 from voicecoach.commands import PHRASES, Intent  # noqa: E402
 from voicecoach.hear import SAMPLE_RATE, Heard  # noqa: E402
 from voicecoach.hear import sphinx_grammar as grammar  # noqa: E402
-from voicecoach.hear.sphinx import SphinxRecogniser  # noqa: E402
+from voicecoach.hear.sphinx import SphinxOptions, SphinxRecogniser  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +29,12 @@ CHUNK_BYTES = 2048
 @pytest.fixture(scope="module")
 def recogniser() -> SphinxRecogniser:
     return SphinxRecogniser()
+
+
+@pytest.fixture(scope="module")
+def unchecked() -> SphinxRecogniser:
+    """Without steps 4 and 5 for immediate and one-word phrases, as the recogniser was at ef0ece8."""
+    return SphinxRecogniser(SphinxOptions(immediate_sequence_margin=float("inf"), max_one_word_seconds=float("inf")))
 
 
 def quiet(seconds: float) -> bytes:
@@ -161,3 +167,46 @@ def test_a_command_phrase_inside_a_longer_sentence_is_not_a_command(
 ) -> None:
     recogniser.listen_for(frozenset(Intent))
     assert hear(recogniser, quiet(1.0) + say(sentence, tmp_path) + quiet(1.0)) == [], sentence
+
+
+def read_speech(name: str) -> bytes:
+    path = CORPUS / "speech" / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not in the corpus")
+    with wave.open(str(path)) as wav:
+        return wav.readframes(wav.getnframes())
+
+
+# Stretches of read speech that `voicecoach bench` heard as an immediate phrase (false activations).
+HEARD_AS_IMMEDIATE = {
+    "librispeech_test-other/3331-159605-0008.wav": "pause please",
+    "librispeech_test-other/2414-128291-0005.wav": "pause please",
+    "librispeech_test-other/3005-163389-0000.wav": "it hurts",
+    "librispeech_train-clean-100/1040-133433-0000.wav": "stop the session",
+    "librispeech_train-clean-100/2182-150130-0000.wav": "that hurts",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEARD_AS_IMMEDIATE))
+def test_read_speech_is_not_an_immediate_phrase_when_garbage_words_fit_it_much_better(
+    recogniser: SphinxRecogniser, unchecked: SphinxRecogniser, name: str
+) -> None:
+    recogniser.listen_for(frozenset(Intent))
+    pcm = quiet(1.0) + read_speech(name) + quiet(1.0)
+    assert [h.phrase for h in hear(unchecked, pcm)] == [HEARD_AS_IMMEDIATE[name]]  # what the check is for
+    assert hear(recogniser, pcm) == []
+
+
+def test_immediate_phrases_of_several_words_are_still_heard(recogniser: SphinxRecogniser, tmp_path: Path) -> None:
+    recogniser.listen_for(frozenset(Intent))
+    for text, intent in (("pause please", Intent.PAUSE), ("stop the session", Intent.STOP)):
+        assert [h.intent for h in hear(recogniser, quiet(1.0) + say(text, tmp_path) + quiet(1.0))] == [intent], text
+
+
+def test_one_word_that_takes_too_long_to_say_is_not_a_command(
+    recogniser: SphinxRecogniser, unchecked: SphinxRecogniser
+) -> None:
+    recogniser.listen_for(frozenset(Intent))
+    pcm = quiet(1.0) + read_speech("librispeech_test-other/1688-142285-0004.wav") + quiet(1.0)
+    assert [h.phrase for h in hear(unchecked, pcm)] == ["status"]  # 1.8 s of speech heard as one word
+    assert hear(recogniser, pcm) == []

@@ -14,11 +14,17 @@ utterance goes through these checks, cheapest first:
    really is the command, well below zero when the grammar had to force it. Below
    `reject_below_llr` the utterance is rejected; `confidence` maps the ratio to 0..1 (0.5 at the
    threshold).
-4. a phrase of several words that is not immediate (pause, stop and skip phrases never are) is
-   decoded once more against any sequence of garbage words: a stretch of a sentence ("how much
-   longer is the road") comes out as those words and is rejected; read speech otherwise makes
-   dozens of false commands an hour. One-word commands skip this check, since two short garbage
-   words can imitate one word, and someone in pain must never have to say "stop" twice.
+4. a phrase of several words is decoded once more against any sequence of garbage words: a
+   stretch of a sentence ("how much longer is the road") comes out as those words. A phrase that
+   is not immediate is then rejected; an immediate one (pause, stop and skip phrases: "it hurts",
+   "stop the session") only when the garbage words also score better than it by more than
+   `immediate_sequence_margin` per frame, since this search sometimes loses a real command it
+   should have kept. Read speech otherwise makes dozens of false commands an hour. One-word
+   commands skip this check, since two short garbage words can imitate one word, and someone in
+   pain must never have to say "stop" twice;
+5. a one-word command that is not immediate ("resume", "status") is rejected when its utterance
+   has more than `max_one_word_seconds` of speech: nobody takes that long over one word, but a
+   stretch of a sentence often comes out as one.
 
 Both decodes run when the utterance ends, over the whole utterance (so cepstral mean normalisation
 sees all of it), and the result comes back from the `feed` call that completed it.
@@ -75,8 +81,13 @@ class SphinxOptions:
     phone_insertion_probability: float = 0.5
     # Language weight of the phone loop's phone bigram: low, so the loop is nearly acoustic only.
     phone_loop_language_weight: float = 1.0
-    # Check phrases of several words that are not immediate against a sequence of garbage words (step 4).
+    # Check phrases of several words against a sequence of garbage words (step 4).
     verify_with_garbage_sequence: bool = True
+    # An immediate phrase of several words is rejected when a sequence of garbage words scores
+    # better than it by more than this, in log units per frame of the phrase (step 4).
+    immediate_sequence_margin: float = 4.0
+    # Speech in an utterance heard as a one-word command that is not immediate, at most (step 5).
+    max_one_word_seconds: float = 1.4
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
 
 
@@ -223,15 +234,20 @@ class SphinxRecogniser:
             threshold -= self.options.immediate_llr_allowance
         confidence = 1.0 / (1.0 + math.exp(-(llr - threshold) / self.options.confidence_scale_llr))
         accepted = llr >= threshold
-        if accepted and " " in phrase and intent not in commands.IMMEDIATE and self._active in self._sequence_searches:
+        immediate = intent in commands.IMMEDIATE
+        if accepted and " " in phrase and self._active in self._sequence_searches:
             self._grammar_decoder.activate_search(self._sequence_searches[self._active])
             try:
-                words = _decode_grammar(self._grammar_decoder, pcm)[0]
+                words, sequence_score, _, _ = _decode_grammar(self._grammar_decoder, pcm)
             finally:
                 self._grammar_decoder.activate_search(self._searches[self._active])
-            if words not in self.phrases:
-                log.debug("rejected %r: as a sentence it is %r", phrase, words)
+            better_by = (self._raw(sequence_score) - self._raw(grammar_score)) / frames
+            if words not in self.phrases and (not immediate or better_by > self.options.immediate_sequence_margin):
+                log.debug("rejected %r: as a sentence it is %r (better by %.1f a frame)", phrase, words, better_by)
                 accepted = False
+        if accepted and " " not in phrase and not immediate and utterance.speech_seconds > self.options.max_one_word_seconds:
+            log.debug("rejected %r: %.2f s of speech is too long for one word", phrase, utterance.speech_seconds)
+            accepted = False
         log.debug("%s %r llr %.2f (threshold %.2f)", "heard" if accepted else "rejected", phrase, llr, threshold)
         start = begin_sample / SAMPLE_RATE + first / FRAMES_PER_SECOND
         end = begin_sample / SAMPLE_RATE + (last + 1) / FRAMES_PER_SECOND
