@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import ctypes
 import hashlib
 import io
@@ -14,7 +15,7 @@ import tempfile
 import threading
 import time
 import wave
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -116,19 +117,24 @@ def _wav_complete(path: Path) -> bool:
         return False
 
 
-def _espeak_parameter_reader() -> Any:
-    """espeak_GetParameter(parameter, current) from pyttsx3's espeak library, or None.
+@functools.cache
+def _espeak_bindings() -> tuple[Any, Callable[[int], int] | None] | None:
+    """pyttsx3's espeak-ng bindings, and espeak_GetParameter(parameter, current=1) from them (None
+    if it cannot be had); None for a pyttsx3 without them. Looked up once.
 
-    pyttsx3 declares it with one argument; the value "as set by SetParameter" needs the second."""
+    pyttsx3 declares GetParameter with one argument; the value "as set by SetParameter" needs the
+    second."""
     try:
         from pyttsx3.drivers import _espeak
-
+    except Exception:  # another driver, or a pyttsx3 laid out differently: nothing to wait for
+        return None
+    try:
         reader = _espeak.dll.espeak_GetParameter
         reader.argtypes = [ctypes.c_int, ctypes.c_int]
         reader.restype = ctypes.c_int
-        return lambda parameter: reader(parameter, 1)
-    except Exception:  # another driver, or a pyttsx3 laid out differently: nothing to read
-        return None
+    except Exception:  # nothing to read: wait for idle only
+        return _espeak, None
+    return _espeak, lambda parameter: reader(parameter, 1)
 
 
 def _espeak_settled(settings: VoiceSettings | None = None) -> bool:
@@ -139,19 +145,18 @@ def _espeak_settled(settings: VoiceSettings | None = None) -> bool:
     cancelling whatever is still there, settings included, and leaves a flag that cancels the
     utterance after: a render then came out at the previous rate or volume (about one render in
     a hundred here), or empty. So nothing may be queued when runAndWait() starts."""
-    try:
-        from pyttsx3.drivers import _espeak
-    except Exception:  # another driver: nothing to wait for
+    bindings = _espeak_bindings()
+    if bindings is None:
         return True
-    read = _espeak_parameter_reader()
+    espeak, read = bindings
     wanted = {}
     if settings is not None and read is not None:
-        wanted = {_espeak.RATE: settings.rate_wpm, _espeak.VOLUME: int(round(settings.volume * 100))}
+        wanted = {espeak.RATE: settings.rate_wpm, espeak.VOLUME: int(round(settings.volume * 100))}
     deadline = time.monotonic() + SETTINGS_TIMEOUT_SECONDS
     idle_checks = 0
     while time.monotonic() < deadline:
         # IsPlaying() is false for a moment between a command queued and the command taken up.
-        idle_checks = idle_checks + 1 if not _espeak.IsPlaying() else 0
+        idle_checks = idle_checks + 1 if not espeak.IsPlaying() else 0
         if idle_checks >= 3 and all(read(key) == value for key, value in wanted.items()):
             return True
         time.sleep(0.001)
@@ -203,7 +208,6 @@ class PyttsxSynthesiser:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.driver = driver
         self.engine_renders = 0  # how many phrases the engine rendered (cache misses)
-        self._engine: Any = None
         self._resolved_voice: str | None = None
         self._version: str | None = None
         self._memory: dict[str, Audio] = {}
@@ -258,7 +262,7 @@ class PyttsxSynthesiser:
     def _render_once(self, text: str, path: Path) -> Audio:
         started = time.monotonic()
         with _ENGINE_LOCK:
-            engine = self._get_engine()
+            engine = _engine_for(self.driver)
             self._apply_settings(engine)
             finished = threading.Event()
             token = engine.connect("finished-utterance", lambda **_: finished.set())
@@ -291,11 +295,6 @@ class PyttsxSynthesiser:
             text, audio.duration_seconds, time.monotonic() - started,
         )  # fmt: skip
         return audio
-
-    def _get_engine(self) -> Any:
-        if self._engine is None:
-            self._engine = _engine_for(self.driver)
-        return self._engine
 
     def _apply_settings(self, engine: Any) -> None:
         if self._resolved_voice is None:
