@@ -206,14 +206,18 @@ class Faults:
         self.paused_session = False
         self.question: tuple[tuple, str] | None = None  # asked while idle, set aside until all are back
 
+    def is_news(self, event: DeviceLost | DeviceBack) -> bool:
+        """Whether `event` changes what is known: a device not yet missing lost, or a missing one back
+        (a loss reported twice is one loss)."""
+        return isinstance(event, DeviceLost) != (event.device in self.missing)
+
     def handle(self, event: DeviceLost | DeviceBack, state: str) -> tuple[Command | None, str | None]:
-        """Record `event`, the coach being in `state`: the command to give the coach for it (a
-        pause, a resume, or None) and what to say about it (None if the speaker is missing)."""
+        """Record `event` (news, see `is_news`), the coach being in `state`: the command to give the
+        coach for it (a pause, a resume, or None) and what to say about it (None if the speaker is
+        missing)."""
         now, device = event.now, event.device
         command = None
         if isinstance(event, DeviceLost):
-            if device in self.missing:
-                return None, None
             self.missing[device] = event.why
             log.warning("the %s is lost (%s); waiting for it", device, event.why)
             if state in (ACTIVE, ASKING) and not self.paused_session:
@@ -221,8 +225,7 @@ class Faults:
                 command = Command(Intent.PAUSE, f"({device} lost)", now)
             text = LOST_TEXT[device]
         else:
-            if self.missing.pop(device, None) is None:
-                return None, None
+            del self.missing[device]
             log.warning("the %s is back", device)
             if not self.missing and self.paused_session:
                 self.paused_session = False
@@ -279,9 +282,9 @@ def _device_event(event: DeviceLost | DeviceBack, faults: Faults, coach: Coach, 
                   timeline: Timeline, observe: Callable[[Action], None] | None) -> SessionEnded | None:
     """A lost device: the coach pauses ("Paused."), then the loss is announced. A device back: it is
     announced, then the coach resumes with its re-cue ("I can hear you again." "Holding. Three of five seconds.")."""
+    if not faults.is_news(event):
+        return None
     lost = isinstance(event, DeviceLost)
-    if lost == (event.device in faults.missing):
-        return None  # already known
     if lost:  # a question asked while idle ("Carry on from there?") waits, and is asked again once all are back
         actions, question = coach.set_aside_question()
         carry_out(actions, clock, speaker, timeline, observe)
