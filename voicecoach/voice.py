@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from voicecoach.audio import AudioInput, AudioOutput
 from voicecoach.bargein import EchoGuard
@@ -333,7 +333,7 @@ def listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: Real
         except AudioError as error:
             clock.post(lambda now, why=str(error): DeviceLost("microphone", why, now))
             microphone.close()
-            found = _reopen(open_again or open_microphone, device, stop, speaking)
+            found = _look_for(lambda: (open_again or open_microphone)(device), "microphone", stop, speaking)
             if found is None:
                 return
             microphone = found
@@ -368,14 +368,17 @@ def open_microphone(device, **options) -> AudioInput:
     return microphone
 
 
-def _reopen(open_microphone, device, stop: threading.Event, speaking: Callable[[], bool]):
+def _look_for(open_device: Callable[[], Any], what: str, stop: threading.Event,
+              speaking: Callable[[], bool] = lambda: False) -> Any:
+    """A lost device, opened again: `open_device` is tried every REOPEN_SECONDS (never while
+    `speaking`) until it works; None once `stop` is set."""
     while not stop.wait(REOPEN_SECONDS):
         while speaking() and not stop.wait(0.1):
             pass
         try:
-            return open_microphone(device)
+            return open_device()
         except AudioError as error:
-            log.info("microphone still missing: %s", error)
+            log.info("%s still missing: %s", what, error)
     return None
 
 
@@ -403,12 +406,8 @@ def watch_speaker(spoken: SpokenOutput, open_speaker: Callable[[], AudioOutput],
             continue
         clock.post(lambda now, why=why: DeviceLost("speaker", why, now))
         output.close()  # what was queued is dropped, so nobody waits for it
-        while not stop.wait(REOPEN_SECONDS):
-            try:
-                found = open_speaker()
-            except AudioError as error:
-                log.info("speaker still missing: %s", error)
-                continue
-            spoken.replace_output(found)
-            clock.post(lambda now: DeviceBack("speaker", now))
-            break
+        found = _look_for(open_speaker, "speaker", stop)
+        if found is None:
+            return
+        spoken.replace_output(found)
+        clock.post(lambda now: DeviceBack("speaker", now))
