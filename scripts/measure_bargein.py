@@ -53,14 +53,14 @@ def measure(card, pauses: int, rng: random.Random) -> dict:
 
     from voicecoach.audio.devices import rescan_devices
     from voicecoach.audio.speaker import Speaker
-    from voicecoach.bargein import EchoGuard
-    from voicecoach.coach import Coach
-    from voicecoach.commands import Intent
-    from voicecoach.events import Command
-    from voicecoach.loader import load
-    from voicecoach.loop import RealClock, Timeline, run
+    from voicecoach.core.coach import Coach
+    from voicecoach.core.commands import Intent
+    from voicecoach.core.events import Command
+    from voicecoach.routinefile.loader import load
+    from voicecoach.session.bargein import EchoGuard
+    from voicecoach.session.loop import RealClock, Timeline, run
+    from voicecoach.session.speech import SpokenOutput
     from voicecoach.speak.tts import PyttsxSynthesiser
-    from voicecoach.voice import SpokenOutput
 
     rescan_devices()
     output = Speaker()

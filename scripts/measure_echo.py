@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from echo_scene import NARRATION, OTHER_SPEECH, Scene, build_scene, db, espeak, flite, from_pcm  # noqa: E402
+from echo_scene import NARRATION, OTHER_SPEECH, Scene, build_scene, espeak, flite, from_pcm  # noqa: E402
 
 from voicecoach.hear import SAMPLE_RATE  # noqa: E402
 from voicecoach.hear.echo import EchoOptions, make_echo_canceller  # noqa: E402

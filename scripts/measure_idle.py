@@ -3,9 +3,9 @@
 
 The appliance's listening path with every part real but the sound card: a room (a quiet noise
 floor from the shared corpus's background noise, and now and then someone talking, from its
-continuous speech) is read by `voicecoach.voice.listen` on its own thread, as fast as it goes,
+continuous speech) is read by `voicecoach.session.watch.listen` on its own thread, as fast as it goes,
 through the Listener (echo canceller, EchoGuard) into PocketSphinx; the idle Coach waits in the
-appliance's loop (`voicecoach.loop.run`, half a second at a time) on a RealClock whose time source
+appliance's loop (`voicecoach.session.loop.run`, half a second at a time) on a RealClock whose time source
 is the audio read so far, running `--skew-ppm` fast, as a sound card's crystal is never exact.
 
 Every simulated `--every` minutes it notes the resident memory (RSS) and the drift: how far the
@@ -181,19 +181,20 @@ def run_idle(room: Room, *, skew_ppm: float = 50.0, warmup_hours: float = 0.5, e
              routine: str = "short", on_sample: Callable[[dict], None] | None = None) -> Figures:
     """Listen to `room` until it ends, with the appliance's parts; the figures."""
     from voicecoach.audio.fakes import RecordingSpeaker
-    from voicecoach.bargein import EchoGuard
-    from voicecoach.cli import find_exercises
-    from voicecoach.coach import IDLE, Coach
-    from voicecoach.commands import Intent
-    from voicecoach.config import Config
-    from voicecoach.events import Command
+    from voicecoach.core.coach import IDLE, Coach
+    from voicecoach.core.commands import Intent
+    from voicecoach.core.events import Command
     from voicecoach.hear.echo import make_echo_canceller
     from voicecoach.hear.engines import open_recogniser
     from voicecoach.hear.reference import ReferenceTrack
-    from voicecoach.loader import load
-    from voicecoach.loop import Faults, RealClock, Timeline, run
+    from voicecoach.routinefile.loader import find_exercises, load
+    from voicecoach.session.bargein import EchoGuard
+    from voicecoach.session.listener import Listener
+    from voicecoach.session.loop import Faults, RealClock, Timeline, run
+    from voicecoach.session.settings import Config
+    from voicecoach.session.speech import SpokenOutput
+    from voicecoach.session.watch import listen
     from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
-    from voicecoach.voice import Listener, SpokenOutput, listen
 
     settings = Config()
     library = load(find_exercises(None))

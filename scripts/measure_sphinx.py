@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from voicecoach.commands import PHRASES  # noqa: E402
+from voicecoach.core.commands import PHRASES  # noqa: E402
 from voicecoach.hear import SAMPLE_RATE, Heard  # noqa: E402
 from voicecoach.hear.sphinx import SphinxOptions, SphinxRecogniser  # noqa: E402
 

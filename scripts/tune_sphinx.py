@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from voicecoach.bench import measure, stream  # noqa: E402
 from voicecoach.bench.corpus import DEFAULT_CORPUS, Clip, Corpus, read_wav  # noqa: E402
-from voicecoach.commands import IMMEDIATE, Intent  # noqa: E402
+from voicecoach.core.commands import IMMEDIATE, Intent  # noqa: E402
 from voicecoach.hear import Heard  # noqa: E402
 from voicecoach.hear.segmenter import SegmenterOptions  # noqa: E402
 from voicecoach.hear.sphinx import SphinxOptions, SphinxRecogniser  # noqa: E402

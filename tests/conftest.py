@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 from soundcard import SoundCardUnavailable, VirtualSoundCard
 
-
 # --- The virtual sound card (tests/soundcard.py): a private PulseAudio server for audio tests. ---
 
 

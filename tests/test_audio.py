@@ -358,7 +358,7 @@ def test_recording_speaker_stop_cuts_and_drops(tmp_path: Path) -> None:
 def test_a_microphone_with_a_noise_gate_is_not_lost_in_a_quiet_room(soundcard: VirtualSoundCard) -> None:
     """Exact silence from a source that keeps flowing: lost by default, not with the gate setting."""
     from voicecoach.audio.microphone import Microphone
-    from voicecoach.config import Config
+    from voicecoach.session.settings import Config
 
     soundcard.pactl("set-default-source", "speaker.monitor")  # flowing, and digital silence
     try:

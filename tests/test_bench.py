@@ -49,7 +49,7 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def results(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, str]:
-    from voicecoach.cli import main
+    from voicecoach.apps.cli import main
 
     out = tmp_path_factory.mktemp("bench")
     code = main(["bench", "--quick", "--corpus", str(tiny_corpus), "--out", str(out / "r.json"), "--plot", str(out / "r.png")])

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from voicecoach.cli import main, run_text
-from voicecoach.loader import load
+from voicecoach.apps.cli import main
+from voicecoach.routinefile.loader import load
+from voicecoach.session.text import run_text
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -115,7 +116,7 @@ def test_run_remembers_the_session_in_the_history_as_serve_does(tmp_path, monkey
     monkeypatch.setattr(sys, "stdin", io.StringIO("skip\nit hurts\nstop\n"))  # the introduction, then pain
     assert main(["run", "--text", "--routine", "short"]) == 0
 
-    from voicecoach.history import History
+    from voicecoach.history.store import History
 
     history = History.open()
     try:

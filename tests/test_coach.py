@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.coach import ACTIVE, IDLE, PAUSED, Coach
-from voicecoach.commands import PHRASES, Intent, phrases_for
-from voicecoach.events import Command, Say, SessionEnded, SpeechFinished, StopSpeaking, Tick
-from voicecoach.loader import load
-from voicecoach.narration import speech_seconds
-from voicecoach.simulate import Said, simulate
+from voicecoach.core.coach import ACTIVE, IDLE, PAUSED, Coach
+from voicecoach.core.commands import PHRASES, Intent, phrases_for
+from voicecoach.core.events import Command, Say, SessionEnded, SpeechFinished, StopSpeaking, Tick
+from voicecoach.core.narration import speech_seconds
+from voicecoach.routinefile.loader import load
+from voicecoach.session.simulate import Said, simulate
 
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = load(REPO / "exercises.yaml")
@@ -234,7 +234,7 @@ def coach_in(state: str) -> tuple[Coach, float]:
 
 
 def test_every_handler_the_state_table_names_exists():
-    from voicecoach.coach import REFUSALS, TRANSITIONS
+    from voicecoach.core.coach import REFUSALS, TRANSITIONS
 
     assert set(TRANSITIONS) == set(REFUSALS) == {IDLE, ACTIVE, PAUSED, "asking"}
     for state, handlers in TRANSITIONS.items():
@@ -300,7 +300,8 @@ def test_idle_waits_for_start_and_a_finished_session_returns_to_idle():
     assert coach.state == IDLE and len(ended) == 1
 
 
-CORE_MODULES = ["coach", "player", "questions", "answers", "progression", "narration", "events", "loader", "routine", "commands", "words", "yamlfile", "simulate"]
+CORE_MODULES = [f"core/{path.stem}" for path in sorted((REPO / "voicecoach" / "core").glob("*.py"))] + [
+    "routinefile/loader", "routinefile/yamlfile", "session/simulate"]
 
 
 @pytest.mark.parametrize("module", CORE_MODULES)

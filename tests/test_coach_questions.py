@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from voicecoach.coach import ACTIVE, ASKING, IDLE, Coach
-from voicecoach.commands import PHRASES, Intent
-from voicecoach.events import Command, ExerciseRestored, ResumeDeclined, Say, SessionEnded, SessionStarted, Tick
-from voicecoach.loader import load
-from voicecoach.loop import EstimatedSpeaker, Timeline, VirtualClock, run
-from voicecoach.narration import speech_seconds
-from voicecoach.simulate import Said, simulate
+from voicecoach.core.coach import ACTIVE, ASKING, IDLE, Coach
+from voicecoach.core.commands import PHRASES, Intent
+from voicecoach.core.events import Command, ExerciseRestored, ResumeDeclined, Say, SessionEnded, SessionStarted, Tick
+from voicecoach.core.narration import speech_seconds
+from voicecoach.routinefile.loader import load
+from voicecoach.session.loop import EstimatedSpeaker, Timeline, VirtualClock, run
+from voicecoach.session.simulate import Said, simulate
 
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = load(REPO / "exercises.yaml")
@@ -116,7 +116,7 @@ def test_a_start_phrase_can_name_the_routine():
 
 
 def test_every_shipped_routine_can_be_started_by_name():
-    from voicecoach.commands import ROUTINE_WORDS
+    from voicecoach.core.commands import ROUTINE_WORDS
 
     assert set(LIBRARY.routine_ids) <= set(ROUTINE_WORDS)
 

@@ -9,11 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from voicecoach.config import (
-    FASTEST_BREATH_SECONDS,
-    FIELDS,
-    SLOWEST_BREATH_SECONDS,
-    Config,
+from voicecoach.apps.config import (
     apply_args,
     check_config,
     config_command,
@@ -22,6 +18,7 @@ from voicecoach.config import (
     load_config,
 )
 from voicecoach.errors import ConfigError
+from voicecoach.session.settings import FASTEST_BREATH_SECONDS, FIELDS, SLOWEST_BREATH_SECONDS, Config
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config.example.yaml"
@@ -144,8 +141,8 @@ def test_the_hearing_options():
 
 
 def test_defaults_agree_with_the_parts_they_configure():
-    from voicecoach.bargein import GuardSettings
-    from voicecoach.narration import Pace
+    from voicecoach.core.narration import Pace
+    from voicecoach.session.bargein import GuardSettings
     from voicecoach.speak import VoiceSettings
 
     config = Config()
@@ -220,7 +217,7 @@ def test_a_named_file_that_does_not_exist(home: Path):
 
 def test_a_truncated_file_gives_the_defaults_and_a_warning(home: Path, caplog: pytest.LogCaptureFixture):
     path = write(home / "conf", 'input: "USB\nvolume: 0.5\n')  # cut off inside the quotes
-    with caplog.at_level(logging.WARNING, logger="voicecoach.config"):
+    with caplog.at_level(logging.WARNING, logger="voicecoach.apps.config"):
         config, warning = load_config(path)
     assert config == Config()
     assert warning == ("Using the default settings: config.yaml:3: the file is not valid YAML: "
@@ -239,7 +236,7 @@ def test_a_wrong_value_falls_back_to_its_default_and_keeps_the_rest(home: Path):
 
 def test_unknown_keys_are_ignored_by_the_appliance_with_a_warning(home: Path, caplog):
     path = write(home / "conf", "input: USB\nvolum: 0.5\nengine: whisper\ncolour: blue\n")
-    with caplog.at_level(logging.WARNING, logger="voicecoach.config"):
+    with caplog.at_level(logging.WARNING, logger="voicecoach.apps.config"):
         config, warning = load_config(path)
     assert config == Config(input="USB")
     assert warning == ("Using the default for volum, engine and colour: config.yaml:2: volum is not a "

@@ -1,14 +1,14 @@
-"""What the session does when a device goes and comes back (voicecoach.loop.Faults), in virtual time."""
+"""What the session does when a device goes and comes back (voicecoach.session.loop.Faults), in virtual time."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from voicecoach.commands import Intent
-from voicecoach.coach import Coach
-from voicecoach.events import Command
-from voicecoach.loader import load
-from voicecoach.loop import DeviceBack, DeviceLost, EstimatedSpeaker, Faults, Timeline, VirtualClock, run
+from voicecoach.core.coach import Coach
+from voicecoach.core.commands import Intent
+from voicecoach.core.events import Command
+from voicecoach.routinefile.loader import load
+from voicecoach.session.loop import DeviceBack, DeviceLost, EstimatedSpeaker, Faults, Timeline, VirtualClock, run
 
 LIBRARY = load(Path(__file__).resolve().parent.parent / "exercises.yaml")
 

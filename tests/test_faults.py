@@ -97,7 +97,7 @@ def test_a_speaker_pulled_out_mid_hold_pauses_the_session_until_it_is_back(appli
 
 
 def test_broken_settings_routine_and_history_files_are_said_and_it_coaches_anyway(tmp_path, soundcard):
-    from voicecoach.history import History
+    from voicecoach.history.store import History
 
     config, data = tmp_path / "config" / "voicecoach", tmp_path / "data" / "voicecoach"
     config.mkdir(parents=True)

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import models
 from voicecoach.errors import ModelError
-from voicecoach.hear import engines
+from voicecoach.hear import engines, models
 
 vosk_engine = pytest.importorskip("voicecoach.hear.vosk_engine", reason="vosk is not installed")
 

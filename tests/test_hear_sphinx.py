@@ -15,7 +15,7 @@ pytest.importorskip("pocketsphinx")
 pytest.importorskip("webrtcvad")
 soxr = pytest.importorskip("soxr")
 
-from voicecoach.commands import PHRASES, Intent  # noqa: E402
+from voicecoach.core.commands import PHRASES, Intent  # noqa: E402
 from voicecoach.hear import SAMPLE_RATE, Heard  # noqa: E402
 from voicecoach.hear import sphinx_grammar as grammar  # noqa: E402
 from voicecoach.hear.sphinx import SphinxOptions, SphinxRecogniser  # noqa: E402

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicecoach.commands import Intent
+from voicecoach.core.commands import Intent
 from voicecoach.errors import ModelError
 from voicecoach.hear import SAMPLE_RATE, Heard
 
@@ -341,6 +341,6 @@ def test_english_commands_are_heard(english: VoskRecogniser) -> None:
 @pytest.mark.slow
 @needs_english_model
 def test_the_english_model_knows_every_command_word(english: VoskRecogniser) -> None:
-    from voicecoach.commands import PHRASES
+    from voicecoach.core.commands import PHRASES
 
     assert sorted(english.usable_phrases) == sorted(PHRASES)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import historyfile
-from voicecoach.events import ExerciseRecord, SessionEnded
-from voicecoach.history import History, HistoryError, default_path
-from voicecoach.loader import load
-from voicecoach.progression import apply, questions
+from voicecoach.core.events import ExerciseRecord, SessionEnded
+from voicecoach.core.progression import apply, questions
+from voicecoach.history import file as historyfile
+from voicecoach.history.store import History, HistoryError, default_path
+from voicecoach.routinefile.loader import load
 
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = load(REPO / "exercises.yaml")
@@ -212,8 +212,8 @@ CHILD = textwrap.dedent(
     """
     import sys
     from datetime import datetime
-    from voicecoach.events import ExerciseRecord
-    from voicecoach.history import History
+    from voicecoach.core.events import ExerciseRecord
+    from voicecoach.history.store import History
     history = History.open(sys.argv[1])
     session = history.start_session("daily", datetime(2025, 3, 3, 8, 0).astimezone())
     n = 0
@@ -269,7 +269,7 @@ def test_a_truncated_file_is_moved_aside_and_a_fresh_history_started(
         file.truncate(int(size * keep) if keep < 1 else int(keep))
     truncated = path.read_bytes()
     when = datetime(2025, 3, 9, 7, 30, tzinfo=TZ)
-    with caplog.at_level(logging.WARNING, logger="voicecoach.historyfile"):
+    with caplog.at_level(logging.WARNING, logger="voicecoach.history.file"):
         with History.open(path, now=when) as fresh:
             assert fresh.recovered_from == tmp_path / "history.sqlite3.corrupt-20250309T073000"
             assert fresh.recovered_from.read_bytes() == truncated
@@ -362,11 +362,11 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, monkeypatch: pytest
 
 
 def _coach_session(said: dict[float, str]) -> tuple[SessionEnded, list[dict]]:
-    from voicecoach.coach import Coach
-    from voicecoach.commands import intent_for
-    from voicecoach.events import Command
-    from voicecoach.loop import EstimatedSpeaker, Timeline, VirtualClock, run
-    from voicecoach.narration import Pace
+    from voicecoach.core.coach import Coach
+    from voicecoach.core.commands import intent_for
+    from voicecoach.core.events import Command
+    from voicecoach.core.narration import Pace
+    from voicecoach.session.loop import EstimatedSpeaker, Timeline, VirtualClock, run
 
     clock, timeline = VirtualClock(), Timeline()
     for seconds, phrase in said.items():

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.events import ExerciseRecord, SessionEnded
-from voicecoach.history import History
-from voicecoach.historycli import add_arguments, history_command, weekly
+from voicecoach.apps.historycli import add_arguments, history_command, weekly
+from voicecoach.core.events import ExerciseRecord, SessionEnded
+from voicecoach.history.store import History
 
 REPO = Path(__file__).resolve().parent.parent
 

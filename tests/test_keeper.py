@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from voicecoach.coach import Coach
-from voicecoach.commands import Intent
-from voicecoach.events import Command, Say
-from voicecoach.history import History
-from voicecoach.keeper import SessionKeeper
-from voicecoach.loader import load
-from voicecoach.loop import EstimatedSpeaker, Timeline, VirtualClock, run
+from voicecoach.core.coach import Coach
+from voicecoach.core.commands import Intent
+from voicecoach.core.events import Command, Say
+from voicecoach.history.store import History
+from voicecoach.routinefile.loader import load
+from voicecoach.session.keeper import SessionKeeper
+from voicecoach.session.loop import EstimatedSpeaker, Timeline, VirtualClock, run
 
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = load(REPO / "exercises.yaml")

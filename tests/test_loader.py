@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from voicecoach.core.routine import json_schema
 from voicecoach.errors import RoutineError
-from voicecoach.loader import load
-from voicecoach.routine import json_schema
+from voicecoach.routinefile.loader import load
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "exercises.yaml"

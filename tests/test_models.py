@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import models
 from voicecoach.errors import ModelError
+from voicecoach.hear import models
 
 MODEL_FILES = {
     "am/final.mdl": b"acoustic model",

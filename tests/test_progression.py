@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.loader import load
-from voicecoach.progression import (
+from voicecoach.core.progression import (
     GOOD_SESSIONS_TO_GROW,
     Attempt,
     Numbers,
@@ -16,6 +15,7 @@ from voicecoach.progression import (
     questions,
     replay,
 )
+from voicecoach.routinefile.loader import load
 
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = load(REPO / "exercises.yaml")
@@ -152,7 +152,7 @@ def test_apply_changes_the_numbers_leaves_out_dropped_and_keeps_the_rest() -> No
 
 
 def test_progression_does_no_io() -> None:
-    tree = ast.parse((REPO / "voicecoach" / "progression.py").read_text())
+    tree = ast.parse((REPO / "voicecoach" / "core" / "progression.py").read_text())
     imported = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.loader import load
-from voicecoach.narration import Pace, compile_session, segment_seconds
-from voicecoach.routine import Range, Sides
+from voicecoach.core.narration import Pace, compile_session, segment_seconds
+from voicecoach.core.routine import Range, Sides
+from voicecoach.routinefile.loader import load
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO.parent / "shared" / "seeds"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.cli import main
+from voicecoach.apps.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 EXERCISES = str(REPO / "exercises.yaml")

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicecoach.bargein import EchoGuard, GuardSettings
-from voicecoach.commands import PHRASES, Intent
+from voicecoach.core.commands import PHRASES, Intent
 from voicecoach.hear import SAMPLE_RATE, Heard
-from voicecoach.loader import load
-from voicecoach.voice import simulate_from_wav
+from voicecoach.routinefile.loader import load
+from voicecoach.session.bargein import EchoGuard, GuardSettings
+from voicecoach.session.wavsim import simulate_from_wav
 
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = load(REPO / "exercises.yaml")

@@ -15,9 +15,9 @@ import pytest
 import soxr
 
 from voicecoach.hear import SAMPLE_RATE
-from voicecoach.history import History
-from voicecoach.loader import load
-from voicecoach.voice import simulate_from_wav
+from voicecoach.history.store import History
+from voicecoach.routinefile.loader import load
+from voicecoach.session.wavsim import simulate_from_wav
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"

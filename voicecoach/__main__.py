@@ -2,6 +2,6 @@
 
 import sys
 
-from voicecoach.cli import main
+from voicecoach.apps.cli import main
 
 sys.exit(main())

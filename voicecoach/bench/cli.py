@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from voicecoach.errors import VoicecoachError
-
 from voicecoach.bench import plan as planning
 from voicecoach.bench import report
 from voicecoach.bench.corpus import DEFAULT_CORPUS, Corpus
 from voicecoach.bench.tasks import SYSTEMS, Task, execute
+from voicecoach.errors import VoicecoachError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.commands import PHRASES, Intent
+from voicecoach.core.commands import PHRASES, Intent
 from voicecoach.errors import VoicecoachError
 from voicecoach.hear import SAMPLE_RATE
 

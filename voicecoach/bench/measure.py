@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicecoach.commands import Intent
-from voicecoach.hear import SAMPLE_RATE, Heard, Recogniser
-
 from voicecoach.bench.stream import Placed
+from voicecoach.core.commands import Intent
+from voicecoach.hear import SAMPLE_RATE, Heard, Recogniser
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 import pocketsphinx
 
-from voicecoach import commands
-from voicecoach.commands import Intent
+from voicecoach.core import commands
+from voicecoach.core.commands import Intent
 from voicecoach.hear import SAMPLE_RATE, Heard
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,11 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicecoach.errors import VoicecoachError
-
 from voicecoach.bench.corpus import Clip, Corpus, read_wav, sample, spread
 from voicecoach.bench.stream import speech_dbfs
 from voicecoach.bench.synth import render_narration, synthesise, synthetic_phrases
 from voicecoach.bench.tasks import MEMORY_CLIPS, Task
+from voicecoach.errors import VoicecoachError
 
 log = logging.getLogger(__name__)
 

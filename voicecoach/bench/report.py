@@ -148,7 +148,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for system, colour in (("coach", "tab:blue"), ("peer", "tab:orange")):
         noise = report[system]["accept_noise"]
-        for name, by_snr in noise.items():
+        for by_snr in noise.values():
             values = [by_snr.get(f"{s:g}") for s in snrs]
             axes.plot(snrs, [v if v is not None else float("nan") for v in values], color=colour, alpha=0.25, lw=1)
         means = [_snr_mean(noise, s) for s in snrs]

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicecoach.bargein import EchoGuard
-from voicecoach.hear import SAMPLE_RATE, Heard, Recogniser
-
 from voicecoach.bench.measure import Cost, Event, run
 from voicecoach.bench.stream import active_dbfs, floor_noise, scaled
 from voicecoach.bench.synth import Spoken
+from voicecoach.hear import SAMPLE_RATE, Heard, Recogniser
+from voicecoach.session.bargein import EchoGuard
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.commands import PHRASES
-from voicecoach.errors import VoicecoachError
-from voicecoach.hear import SAMPLE_RATE
-
 from voicecoach.bench.corpus import REPO_ROOT, Clip, read_wav, write_wav
 from voicecoach.bench.stream import scaled, speech_dbfs
+from voicecoach.core.commands import PHRASES
+from voicecoach.errors import VoicecoachError
+from voicecoach.hear import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +93,8 @@ def render_narration(folder: Path, routine: str = "daily", limit_seconds: float 
     With `limit_seconds`, only the sentences due before then."""
     import soxr
 
-    from voicecoach.loader import DEFAULT_FILE, load
-    from voicecoach.simulate import simulate
+    from voicecoach.routinefile.loader import DEFAULT_FILE, load
+    from voicecoach.session.simulate import simulate
     from voicecoach.speak.tts import PyttsxSynthesiser
 
     exercises = REPO_ROOT / DEFAULT_FILE

@@ -11,12 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from voicecoach.commands import Intent
-from voicecoach.hear import SAMPLE_RATE, Recogniser
-
 from voicecoach.bench import measure, selftrigger, stream
 from voicecoach.bench.corpus import Clip, read_wav
 from voicecoach.bench.synth import read_narration
+from voicecoach.core.commands import Intent
+from voicecoach.hear import SAMPLE_RATE, Recogniser
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Hearing: 16 kHz mono 16-bit PCM in, heard commands out. Recognisers know phrases, never exercises.
 
-Every engine implements `Recogniser`; its grammar comes from `voicecoach.commands.PHRASES`, so
+Every engine implements `Recogniser`; its grammar comes from `voicecoach.core.commands.PHRASES`, so
 what can be heard and what the coach understands are one table.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from voicecoach.commands import Intent
+from voicecoach.core.commands import Intent
 
 SAMPLE_RATE = 16_000
 SAMPLE_WIDTH_BYTES = 2

@@ -10,7 +10,7 @@ from typing import Any
 
 from voicecoach.errors import ModelError
 from voicecoach.hear import Recogniser
-from voicecoach.models import find_vosk_model, search_dirs
+from voicecoach.hear.models import find_vosk_model, search_dirs
 
 log = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ from pathlib import Path
 
 import pocketsphinx
 
-from voicecoach import commands
-from voicecoach.commands import Intent
+from voicecoach.core import commands
+from voicecoach.core.commands import Intent
 from voicecoach.errors import ModelError
 from voicecoach.hear import SAMPLE_RATE, Heard
 from voicecoach.hear import sphinx_grammar as grammar

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from voicecoach.commands import Intent
+from voicecoach.core.commands import Intent
 
 log = logging.getLogger(__name__)
 

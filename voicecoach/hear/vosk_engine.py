@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voicecoach import commands
-from voicecoach.commands import Intent
+from voicecoach.core import commands
+from voicecoach.core.commands import Intent
 from voicecoach.errors import ModelError
 from voicecoach.hear import SAMPLE_RATE, SAMPLE_WIDTH_BYTES, Heard
-from voicecoach.models import is_vosk_model
+from voicecoach.hear.models import is_vosk_model
 
 log = logging.getLogger(__name__)
 

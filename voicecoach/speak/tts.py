@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
 import ctypes
+import functools
 import hashlib
 import io
 import json

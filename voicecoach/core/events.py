@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from voicecoach.commands import Intent
+from voicecoach.core.commands import Intent
 
 # ---- events: into the coach -------------------------------------------------------------------
 

@@ -18,13 +18,22 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from voicecoach.coach import ACTIVE, ASKING, PAUSED, Coach
-from voicecoach.commands import Intent
-from voicecoach.events import (
-    Action, Command, Event, ExerciseEnded, PlayCue, Say, SessionEnded, SpeechFinished, StateChanged,
-    StopSpeaking, Tick,
+from voicecoach.core.coach import ACTIVE, ASKING, PAUSED, Coach
+from voicecoach.core.commands import Intent
+from voicecoach.core.events import (
+    Action,
+    Command,
+    Event,
+    ExerciseEnded,
+    PlayCue,
+    Say,
+    SessionEnded,
+    SpeechFinished,
+    StateChanged,
+    StopSpeaking,
+    Tick,
 )
-from voicecoach.narration import speech_seconds
+from voicecoach.core.narration import speech_seconds
 
 log = logging.getLogger(__name__)
 Entry = dict[str, Any]  # one timeline line: {"t": seconds, "kind": ..., fields}

@@ -10,10 +10,10 @@
 
 from __future__ import annotations
 
-from voicecoach.answers import bring_back_question, brought_back
-from voicecoach.events import Action, ExerciseRestored, ResumeDeclined, StopSpeaking
-from voicecoach.narration import Beat
-from voicecoach.player import ACTIVE, ASKING, IDLE, PAUSED, Player
+from voicecoach.core.answers import bring_back_question, brought_back
+from voicecoach.core.events import Action, ExerciseRestored, ResumeDeclined, StopSpeaking
+from voicecoach.core.narration import Beat
+from voicecoach.core.player import ACTIVE, ASKING, IDLE, PAUSED, Player
 
 PLEASE_ANSWER = "Please answer yes or no."
 WHEN_READY = "Say start when you're ready."

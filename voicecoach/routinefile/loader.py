@@ -1,109 +1,39 @@
 """Loads exercises.yaml strictly, before any microphone opens, into a Library of planned routines.
 
 Every problem is one RoutineError sentence: `exercises.yaml:42: routines.daily.steps[3].reps ...`.
-Schema errors come from the pydantic models in `voicecoach.routine`; the checks that need the whole
+Schema errors come from the pydantic models in `voicecoach.core.routine`; the checks that need the whole
 file (unknown exercise ids, numbers outside a seed's range, exercises the seeds say to avoid) live here.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from voicecoach.core.library import Library
+from voicecoach.core.routine import Exercise, ExerciseFile, Range, Routine, Sides, Step
 from voicecoach.errors import RoutineError
-from voicecoach.routine import Exercise, ExerciseFile, Range, Routine, Sides, Step
-from voicecoach.yamlerrors import first_error
-from voicecoach.yamlfile import FieldPath, YamlDocument, read_yaml
+from voicecoach.routinefile.yamlerrors import first_error
+from voicecoach.routinefile.yamlfile import FieldPath, YamlDocument, read_yaml
 
 DEFAULT_FILE = "exercises.yaml"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 _HOLD_FIELDS = ("hold_seconds", "hold_breaths", "duration_seconds")
 
 
-@dataclass(frozen=True)
-class PlannedExercise:
-    """An exercise with the numbers chosen for this session (the low end of each range by default)."""
-
-    id: str
-    exercise: Exercise
-    reps: int
-    hold_seconds: int | None
-    hold_breaths: int | None
-    duration_seconds: int | None
-    cool_down: bool = False
-    ask_first: str | None = None  # a question to ask before it (it hurt last time)
-
-    @property
-    def name(self) -> str:
-        return self.exercise.name
-
-    @property
-    def sides(self) -> Sides:
-        return self.exercise.sides
-
-    def reps_per_side(self) -> int:
-        """Repetitions on each side (or in all, for an exercise with no sides)."""
-        if self.sides is Sides.NONE or self.exercise.reps_counted == "per_side":
-            return self.reps
-        return max(1, self.reps // 2)
-
-    def side_count(self) -> int:
-        return 1 if self.sides is Sides.NONE else 2
-
-
-@dataclass(frozen=True)
-class Library:
-    """A validated routine file."""
-
-    path: Path
-    content: ExerciseFile
-
-    @property
-    def routine_ids(self) -> list[str]:
-        return list(self.content.routines)
-
-    def routine(self, routine_id: str) -> Routine:
-        try:
-            return self.content.routines[routine_id]
-        except KeyError:
-            known = ", ".join(self.content.routines)
-            raise RoutineError(
-                f"{self.path.name} has no routine called {routine_id!r}; it has: {known}."
-            ) from None
-
-    def plan(self, routine_id: str) -> list[PlannedExercise]:
-        """The routine's exercises, in order, cool-down last, with the numbers for this session."""
-        routine = self.routine(routine_id)
-        return [
-            _plan_step(step, self.content.exercises[step.exercise], cool_down)
-            for steps, cool_down in ((routine.steps, False), (routine.cool_down, True))
-            for step in steps
-        ]
-
-    def safety_advice(self) -> list[str]:
-        return [advice.text for advice in self.content.safety]
-
-
-def _plan_step(step: Step, exercise: Exercise, cool_down: bool) -> PlannedExercise:
-    def chosen(field: str) -> int | None:
-        override = getattr(step, field)
-        seed_range: Range | None = getattr(exercise, field)
-        if seed_range is None:
-            return None
-        return override if override is not None else seed_range.low
-
-    return PlannedExercise(
-        id=step.exercise,
-        exercise=exercise,
-        reps=step.reps if step.reps is not None else exercise.reps.low,
-        hold_seconds=chosen("hold_seconds"),
-        hold_breaths=chosen("hold_breaths"),
-        duration_seconds=chosen("duration_seconds"),
-        cool_down=cool_down,
-    )
+def find_exercises(explicit: str | None) -> Path:
+    """--exercises, then $VOICECOACH_EXERCISES, then ./exercises.yaml, then the one beside the package."""
+    for candidate in (explicit, os.environ.get("VOICECOACH_EXERCISES")):
+        if candidate:
+            return Path(candidate)
+    for candidate in (Path.cwd() / DEFAULT_FILE, REPO_ROOT / DEFAULT_FILE):
+        if candidate.is_file():
+            return candidate
+    raise RoutineError(f"No {DEFAULT_FILE} here or beside the voicecoach package; name one with --exercises FILE.")
 
 
 def load(path: Path | str = DEFAULT_FILE) -> Library:

@@ -15,11 +15,11 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 
-from voicecoach.coach import Coach
-from voicecoach.events import Action, ExerciseEnded, ExerciseRestored, ResumeDeclined, SessionEnded, SessionStarted
-from voicecoach.history import History, HistoryError, Unfinished
-from voicecoach.loader import Library, PlannedExercise
-from voicecoach.progression import Adjustment, apply, questions
+from voicecoach.core.coach import Coach
+from voicecoach.core.events import Action, ExerciseEnded, ExerciseRestored, ResumeDeclined, SessionEnded, SessionStarted
+from voicecoach.core.library import Library, PlannedExercise
+from voicecoach.core.progression import Adjustment, apply, questions
+from voicecoach.history.store import History, HistoryError, Unfinished
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +111,13 @@ class SessionKeeper:
         hurt_on = self.history.last_hurt() if dropped else {}
         self.coach.dropped = dropped
         self.coach.dropped_today = tuple(e for e in dropped if hurt_on.get(e) == self.today())
+
+
+def keep_history(history: History | None, library: Library, coach: Coach):
+    """The observer that writes `coach`'s session to `history` (None: nothing is written), after
+    giving the coach its plans from it: progression, gentler after pain, left out."""
+    if history is None:
+        return None
+    keeper = SessionKeeper(history, library, coach)
+    keeper.refresh()
+    return keeper.observe

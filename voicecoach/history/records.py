@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from voicecoach.loader import PlannedExercise
-from voicecoach.progression import PAIN, Numbers
+from voicecoach.core.library import PlannedExercise
+from voicecoach.core.progression import PAIN, Numbers
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The routine file's schema: exercises and routines as frozen, validated models.
 
-`voicecoach.loader` reads exercises.yaml into these models and turns every validation error into
+`voicecoach.routinefile.loader` reads exercises.yaml into these models and turns every validation error into
 one sentence naming the file, the line and the field. Units are in the field names.
 """
 

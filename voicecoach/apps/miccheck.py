@@ -22,8 +22,7 @@ def level_bar(dbfs: float, width: int = BAR_WIDTH) -> str:
 def mic_test(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     from voicecoach.audio.microphone import Microphone
     from voicecoach.hear.segmenter import level_dbfs
-
-    from voicecoach.voice import open_configured_recogniser
+    from voicecoach.session.live import open_configured_recogniser
 
     recogniser = open_configured_recogniser(args.settings)
     with Microphone(args.settings.input, **args.settings.microphone_options()) as microphone:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from voicecoach import words
-from voicecoach.commands import Intent, spoken_name
-from voicecoach.loader import Library, PlannedExercise
-from voicecoach.routine import Sides
+from voicecoach.core import words
+from voicecoach.core.commands import Intent, spoken_name
+from voicecoach.core.library import Library, PlannedExercise
+from voicecoach.core.routine import Sides
 
 SUMMARY = "{summary}"  # a closing beat whose words the coach fills in from the session's record
 _INTRO_SECONDS_ESTIMATE = 40.0  # the intro's own length, with the shipped safety advice

@@ -10,7 +10,7 @@
 # started) is historyfile.py; what is read back (SessionSummary, ExerciseResult, Unfinished) is
 # historyrecords.py. This module is the History: one transaction per write, and the queries.
 #
-# Progression is not stored: it is replayed from the results (voicecoach.progression) whenever a
+# Progression is not stored: it is replayed from the results (voicecoach.core.progression) whenever a
 # session is planned. The `progression` table keeps only what the results cannot say: that the user
 # asked for a dropped exercise back (results up to `restored_after` are then forgotten).
 
@@ -23,13 +23,13 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from voicecoach import words
-from voicecoach.events import ExerciseRecord, SessionEnded
-from voicecoach.historyfile import HistoryError, aware, default_path, iso, local_now, open_database
-from voicecoach.historyrecords import ExerciseResult, SessionSummary, Unfinished, result_from_row
-from voicecoach.loader import PlannedExercise
-from voicecoach.progression import PAIN, Adjustment, Attempt, Numbers, replay
-from voicecoach.routine import Exercise
+from voicecoach.core import words
+from voicecoach.core.events import ExerciseRecord, SessionEnded
+from voicecoach.core.library import PlannedExercise
+from voicecoach.core.progression import PAIN, Adjustment, Attempt, Numbers, replay
+from voicecoach.core.routine import Exercise
+from voicecoach.history.file import HistoryError, aware, default_path, iso, local_now, open_database
+from voicecoach.history.records import ExerciseResult, SessionSummary, Unfinished, result_from_row
 
 __all__ = [
     "RESUME_WITHIN", "SKIP_REASON", "ExerciseResult", "History", "HistoryError", "SessionSummary", "Unfinished",
@@ -246,7 +246,7 @@ class History:
         return {ex: list(s.values()) for ex, s in per_session.items()}, set(restored)
 
     def adjustments(self, exercises: Mapping[str, Exercise], **settings: int) -> dict[str, Adjustment]:
-        """Next session's numbers for every exercise with a history (see voicecoach.progression)."""
+        """Next session's numbers for every exercise with a history (see voicecoach.core.progression)."""
         attempts, restored = self.attempts()
         return {
             exercise_id: replay(exercise_id, exercises[exercise_id], attempts.get(exercise_id, []),

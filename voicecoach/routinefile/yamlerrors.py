@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from voicecoach.errors import RoutineError
-from voicecoach.yamlfile import FieldPath, YamlDocument
+from voicecoach.routinefile.yamlfile import FieldPath, YamlDocument
 
 # Given pydantic's error details and the field path, a sentence ending (or None to use the generic one).
 Special = Callable[[dict[str, Any], FieldPath], str | None]

@@ -5,75 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicecoach import __version__
+from voicecoach.core.library import Library
 from voicecoach.errors import VoicecoachError
-from voicecoach.loader import DEFAULT_FILE, Library, load
-from voicecoach.loop import Entry
+from voicecoach.routinefile.loader import find_exercises, load
+from voicecoach.session.report import clock_text, printer
 
 if TYPE_CHECKING:
-    from voicecoach.coach import Coach
-    from voicecoach.history import History
+    from voicecoach.history.store import History
 
 log = logging.getLogger(__name__)
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def find_exercises(explicit: str | None) -> Path:
-    """--exercises, then $VOICECOACH_EXERCISES, then ./exercises.yaml, then the one beside the package."""
-    for candidate in (explicit, os.environ.get("VOICECOACH_EXERCISES")):
-        if candidate:
-            return Path(candidate)
-    for candidate in (Path.cwd() / DEFAULT_FILE, REPO_ROOT / DEFAULT_FILE):
-        if candidate.is_file():
-            return candidate
-    raise VoicecoachError(f"No {DEFAULT_FILE} here or beside the voicecoach package; name one with --exercises FILE.")
-
-
-def clock_text(seconds: float) -> str:
-    """83.25 -> "1:23.2"."""
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
-
-
-def describe(entry: Entry) -> str:
-    """One timeline entry as a readable line."""
-    kind = entry["kind"]
-    if kind == "say":
-        body = f"coach  {entry['text']}"
-    elif kind == "heard":
-        body = f"user   \"{entry['phrase']}\" ({entry['intent']}, {entry.get('confidence', 1.0):.2f})"
-    elif kind == "state":
-        where = " ".join(str(entry[k]) if k != "rep" else f"rep {entry[k]}" for k in ("exercise", "side", "rep") if entry.get(k))
-        body = f"state  {entry['state']}" + (f" · {where}" if where else "")
-    elif kind == "cue":
-        body = f"cue    ♪ {entry['name']}"
-    elif kind == "exercise":
-        body = f"record {entry['exercise']}: {entry['outcome']}, {entry['reps_done']} of {entry['reps_planned']} reps"
-    elif kind == "end":
-        skipped = f", skipped {', '.join(entry['skipped'])}" if entry["skipped"] else ""
-        body = f"end    {len(entry['done'])} done{skipped}, {entry['minutes']:.1f} min" + (" (stopped)" if entry["stopped"] else "")
-    elif kind == "fault":
-        body = f"fault  {entry['device']} lost: {entry['why']}" if entry["lost"] else f"fault  {entry['device']} back"
-    else:
-        body = f"{kind:6} {entry}"
-    return f"{clock_text(entry['t']):>8}  {body}"
-
-
-def _printer(as_json: bool, stream=None) -> Callable[[Entry], None]:
-    stream = stream or sys.stdout
-
-    def show(entry: Entry) -> None:
-        print(json.dumps(entry, ensure_ascii=False) if as_json else describe(entry), file=stream, flush=True)
-
-    return show
 
 
 # ---- subcommands --------------------------------------------------------------------------------
@@ -89,14 +36,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from voicecoach.routine import json_schema
+    from voicecoach.core.routine import json_schema
 
     print(json.dumps(json_schema(), indent=2))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from voicecoach.narration import Pace, compile_session, segment_seconds
+    from voicecoach.core.narration import Pace, compile_session, segment_seconds
 
     library = _library(args)
     for routine_id in library.routine_ids:
@@ -133,8 +80,8 @@ def _numbers(planned) -> str:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from voicecoach.loop import Timeline
-    from voicecoach.simulate import parse_say, simulate
+    from voicecoach.session.loop import Timeline
+    from voicecoach.session.simulate import parse_say, simulate
 
     library = _library(args)
     said = [parse_say(text) for text in args.say]
@@ -142,9 +89,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.mic:
         if args.history:
             raise VoicecoachError("--history remembers simulations without --mic only, for now.")
-        from voicecoach.voice import open_configured_recogniser, simulate_from_wav
+        from voicecoach.session.live import open_configured_recogniser
+        from voicecoach.session.wavsim import simulate_from_wav
 
-        simulate_from_wav(library, routine, Path(args.mic), said, show=_printer(args.json),
+        simulate_from_wav(library, routine, Path(args.mic), said, show=printer(args.json),
                           recogniser=open_configured_recogniser(args.settings),
                           speaker_out=Path(args.speaker_out) if args.speaker_out else None,
                           echo=args.echo, room_echo_db=args.room_echo_db, settings=args.settings)
@@ -152,12 +100,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.history is None:
         if args.at is not None:
             raise VoicecoachError("--at says when a remembered session began: use it with --history FILE.")
-        simulate(library, routine, said, Timeline(_printer(args.json)), pace=args.settings.pace())
+        simulate(library, routine, said, Timeline(printer(args.json)), pace=args.settings.pace())
         return 0
-    from voicecoach.history import History
+    from voicecoach.history.store import History
 
     with History.open(args.history) as history:
-        simulate(library, routine, said, Timeline(_printer(args.json)), pace=args.settings.pace(),
+        simulate(library, routine, said, Timeline(printer(args.json)), pace=args.settings.pace(),
                  history=history, started_at=args.at)
     return 0
 
@@ -176,8 +124,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     history = None if args.no_history else _session_history(args.settings.history)
     try:
         if args.text:
+            from voicecoach.session.text import run_text
+
             return run_text(library, routine, pace=args.settings.pace(), history=history)
-        from voicecoach.voice import run_voice
+        from voicecoach.session.live import run_voice
 
         return run_voice(library, routine, args, history=history)
     finally:
@@ -188,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _session_history(configured: Path | None) -> History | None:
     """The history a session is written to (as `serve` writes it), or None with a warning: a history
     that cannot be opened never stops a workout."""
-    from voicecoach.history import History
+    from voicecoach.history.store import History
 
     try:
         return History.open(configured)
@@ -197,55 +147,14 @@ def _session_history(configured: Path | None) -> History | None:
         return None
 
 
-def keep_history(history: History | None, library: Library, coach: Coach):
-    """The observer that writes `coach`'s session to `history` (None: nothing is written), after
-    giving the coach its plans from it: progression, gentler after pain, left out."""
-    if history is None:
-        return None
-    from voicecoach.keeper import SessionKeeper
-
-    keeper = SessionKeeper(history, library, coach)
-    keeper.refresh()
-    return keeper.observe
-
-
-def run_text(library: Library, routine_id: str, lines=None, out=None, pace=None, history: History | None = None) -> int:
-    """Real time in a terminal: narration printed, commands typed (the same phrases as spoken ones)."""
-    from voicecoach.coach import Coach
-    from voicecoach.commands import Intent, intent_for, normalise
-    from voicecoach.events import Command
-    from voicecoach.loop import EstimatedSpeaker, RealClock, Timeline, run
-
-    out = out or sys.stdout
-    lines = lines if lines is not None else sys.stdin
-    clock = RealClock()
-
-    def read() -> None:
-        for line in lines:
-            intent = intent_for(line)
-            if intent is not None:
-                clock.post(lambda now, i=intent, p=normalise(line): Command(i, p, now))
-            elif line.strip():
-                print(f"  ({line.strip()!r} is not a command; type help)", file=out, flush=True)
-        clock.post(lambda now: Command(Intent.STOP, "(end of input)", now))
-
-    print(f"voicecoach {__version__}: type a command and press Enter (help, pause, resume, skip, stop, ...).",
-          file=out, flush=True)
-    threading.Thread(target=read, name="stdin", daemon=True).start()
-    timeline = Timeline(_printer(False, out))
-    coach = Coach(library, routine_id, pace) if pace else Coach(library, routine_id)
-    run(coach, clock, EstimatedSpeaker(clock), timeline, observe=keep_history(history, library, coach))
-    return 0
-
-
 def cmd_config(args: argparse.Namespace) -> int:
-    from voicecoach.config import config_command
+    from voicecoach.apps.config import config_command
 
     return config_command(args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from voicecoach.appliance import serve
+    from voicecoach.apps.appliance import serve
 
     logging.getLogger().setLevel(logging.DEBUG if args.debug else logging.INFO)  # the journal keeps it
     return serve(args)
@@ -265,13 +174,13 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_mic_test(args: argparse.Namespace) -> int:
-    from voicecoach.miccheck import mic_test
+    from voicecoach.apps.miccheck import mic_test
 
     return mic_test(args)
 
 
 def cmd_download_model(args: argparse.Namespace) -> int:
-    from voicecoach.models import ProgressLine, download_model
+    from voicecoach.hear.models import ProgressLine, download_model
 
     path = download_model(Path(args.dir) if args.dir else None, force=args.force,
                           progress=ProgressLine() if sys.stderr.isatty() else None)
@@ -281,7 +190,7 @@ def cmd_download_model(args: argparse.Namespace) -> int:
 
 def _settings(args: argparse.Namespace):
     """The settings file (lenient: a bad one warns and falls back), with the options given on top."""
-    from voicecoach.config import apply_args, load_config
+    from voicecoach.apps.config import apply_args, load_config
 
     settings, warning = load_config(args.config)
     if warning:
@@ -353,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not remember this session (by default it is written to the history, as serve does)")
     p.set_defaults(func=cmd_run)
 
-    from voicecoach.historycli import add_arguments as add_history_arguments, history_command
+    from voicecoach.apps.historycli import add_arguments as add_history_arguments
+    from voicecoach.apps.historycli import history_command
 
     p = sub.add_parser("history", parents=[common], help="recent sessions, streak, progress and pain")
     add_history_arguments(p)

@@ -77,7 +77,7 @@ def user_models_dir() -> Path:
 
 def _checkout_models_dir() -> Path | None:
     """models/ of the source checkout this package runs from, if it runs from one."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if (root / "pyproject.toml").is_file() and (root / "models").is_dir():
         return root / "models"
     return None

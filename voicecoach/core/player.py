@@ -6,13 +6,21 @@ answers to a question); this is how it is carried out. See coach.py for the theo
 
 from __future__ import annotations
 
-from voicecoach.answers import left_out_news, status_text, summary_text
-from voicecoach.commands import routine_named
-from voicecoach.events import (
-    Action, ExerciseEnded, ExerciseRecord, PlayCue, Say, SessionEnded, SessionStarted, StateChanged, StopSpeaking,
+from voicecoach.core.answers import left_out_news, status_text, summary_text
+from voicecoach.core.commands import routine_named
+from voicecoach.core.events import (
+    Action,
+    ExerciseEnded,
+    ExerciseRecord,
+    PlayCue,
+    Say,
+    SessionEnded,
+    SessionStarted,
+    StateChanged,
+    StopSpeaking,
 )
-from voicecoach.loader import Library, PlannedExercise
-from voicecoach.narration import SUMMARY, Beat, Pace, Segment, compile_session, speech_seconds
+from voicecoach.core.library import Library, PlannedExercise
+from voicecoach.core.narration import SUMMARY, Beat, Pace, Segment, compile_session, speech_seconds
 
 IDLE, ACTIVE, PAUSED, ASKING = "idle", "active", "paused", "asking"
 ANSWER_SECONDS = 20.0  # how long a question waits before it is asked again, then answered safely

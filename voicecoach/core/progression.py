@@ -23,8 +23,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from voicecoach.loader import PlannedExercise
-from voicecoach.routine import Exercise, Range, Sides
+from voicecoach.core.library import PlannedExercise
+from voicecoach.core.routine import Exercise, Range, Sides
 
 log = logging.getLogger(__name__)
 

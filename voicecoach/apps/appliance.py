@@ -5,7 +5,7 @@ then waits for "start" (or "start gentle", ...), coaches, records everything as 
 waits again, for as long as it runs. Nothing a user can do by voice, and no broken file, makes it
 exit: a bad settings, routine or history file is said aloud in one sentence and replaced by safe
 defaults; missing sound devices are waited for, and one lost mid-session pauses it until it is back
-(voicecoach.loop.Faults). SIGTERM (systemctl stop) ends it cleanly.
+(voicecoach.session.loop.Faults). SIGTERM (systemctl stop) ends it cleanly.
 """
 
 from __future__ import annotations
@@ -17,27 +17,31 @@ import tempfile
 import threading
 from pathlib import Path
 
+from voicecoach.core.library import Library
 from voicecoach.errors import AudioError, VoicecoachError
-from voicecoach.loader import Library, load
+from voicecoach.routinefile.loader import load
 
 log = logging.getLogger(__name__)
 DEVICE_RETRY_SECONDS = 5.0
 STOP_POLL_SECONDS = 0.5
 TIMELINE_KEEP = 1000  # entries kept in memory; every one is printed (the journal keeps them)
-SHIPPED_EXERCISES = Path(__file__).resolve().parent.parent / "exercises.yaml"
+SHIPPED_EXERCISES = Path(__file__).resolve().parents[2] / "exercises.yaml"
 
 
 def serve(args: argparse.Namespace) -> int:
-    from voicecoach.bargein import EchoGuard
-    from voicecoach.cli import describe
-    from voicecoach.coach import Coach
+    from voicecoach.core.coach import Coach
     from voicecoach.hear.echo import make_echo_canceller
     from voicecoach.hear.reference import ReferenceTrack
-    from voicecoach.history import History
-    from voicecoach.keeper import SessionKeeper
-    from voicecoach.loop import Faults, RealClock, Timeline, carry_out, run
+    from voicecoach.history.store import History
+    from voicecoach.session.bargein import EchoGuard
+    from voicecoach.session.keeper import SessionKeeper
+    from voicecoach.session.listener import Listener
+    from voicecoach.session.live import open_configured_recogniser
+    from voicecoach.session.loop import Faults, RealClock, Timeline, carry_out, run
+    from voicecoach.session.report import describe
+    from voicecoach.session.speech import SpokenOutput
+    from voicecoach.session.watch import start_watching
     from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
-    from voicecoach.voice import Listener, SpokenOutput, open_configured_recogniser, start_watching
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # only that: raising here can land anywhere
@@ -102,7 +106,7 @@ def _history(History, configured: Path | None, problems: list[str]):
 
 def _library(configured: Path | None) -> tuple[Library, str | None]:
     """The configured routine file, or the shipped one (with a sentence to say) if it is broken."""
-    from voicecoach.cli import find_exercises
+    from voicecoach.routinefile.loader import find_exercises
 
     try:
         chosen = find_exercises(str(configured) if configured else None)  # the setting, $VOICECOACH_EXERCISES, ...

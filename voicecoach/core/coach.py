@@ -29,14 +29,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from voicecoach import words
-from voicecoach.answers import help_text
-from voicecoach.commands import Intent
-from voicecoach.events import Action, Command, Event, SpeechFinished
-from voicecoach.loader import Library, PlannedExercise
-from voicecoach.narration import Beat, Pace, beat_seconds, compile_session
-from voicecoach.player import ACTIVE, ASKING, IDLE, PAUSED
-from voicecoach.questions import PLEASE_ANSWER, Questions
+from voicecoach.core import words
+from voicecoach.core.answers import help_text
+from voicecoach.core.commands import Intent
+from voicecoach.core.events import Action, Command, Event, SpeechFinished
+from voicecoach.core.library import Library, PlannedExercise
+from voicecoach.core.narration import Beat, Pace, beat_seconds, compile_session
+from voicecoach.core.player import ACTIVE, ASKING, IDLE, PAUSED
+from voicecoach.core.questions import PLEASE_ANSWER, Questions
 
 __all__ = ["ACTIVE", "ASKING", "IDLE", "PAUSED", "REFUSALS", "TRANSITIONS", "Coach"]
 AFTER_THE_SESSION = "Exercises left out can be brought back after the session."

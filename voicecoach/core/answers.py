@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from voicecoach import words
-from voicecoach.commands import Intent, spoken_name
-from voicecoach.events import ExerciseRecord
-from voicecoach.narration import Pace, Segment, beat_seconds
-from voicecoach.progression import PAIN_SKIPS_TO_DROP, times
+from voicecoach.core import words
+from voicecoach.core.commands import Intent, spoken_name
+from voicecoach.core.events import ExerciseRecord
+from voicecoach.core.narration import Pace, Segment, beat_seconds
+from voicecoach.core.progression import PAIN_SKIPS_TO_DROP, times
 
 HELP_GLOSS = {Intent.SKIP: "skip, if it hurts", Intent.BACK: "back, to start an exercise again"}
 NOT_LISTED = (Intent.START, Intent.HELP, Intent.PROGRESS)

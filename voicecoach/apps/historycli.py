@@ -11,10 +11,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from voicecoach.core.library import Library
+from voicecoach.core.progression import Adjustment
 from voicecoach.errors import VoicecoachError
-from voicecoach.history import History, SessionSummary, default_path
-from voicecoach.loader import Library
-from voicecoach.progression import Adjustment
+from voicecoach.history.store import History, SessionSummary, default_path
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,7 @@ def history_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def _library(args: argparse.Namespace) -> Library:
-    from voicecoach.cli import find_exercises  # the cli imports this module
-    from voicecoach.loader import load
+    from voicecoach.routinefile.loader import find_exercises, load
 
     return load(find_exercises(getattr(args, "exercises", None)))
 

@@ -6,15 +6,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from voicecoach.coach import Coach
-from voicecoach.commands import PHRASES, Intent, intent_for, normalise
+from voicecoach.core.coach import Coach
+from voicecoach.core.commands import PHRASES, Intent, intent_for, normalise
+from voicecoach.core.events import Command
+from voicecoach.core.library import Library
+from voicecoach.core.narration import Pace
 from voicecoach.errors import VoicecoachError
-from voicecoach.events import Command
-from voicecoach.history import History
-from voicecoach.keeper import SessionKeeper
-from voicecoach.loader import Library
-from voicecoach.loop import EstimatedSpeaker, Timeline, VirtualClock, run
-from voicecoach.narration import Pace
+from voicecoach.history.store import History
+from voicecoach.session.keeper import SessionKeeper
+from voicecoach.session.loop import EstimatedSpeaker, Timeline, VirtualClock, run
 
 _SAY = re.compile(r"^\s*(?:(\d+):)?(\d+(?:\.\d+)?)\s*:\s*(.+)$")
 

@@ -18,7 +18,7 @@ import collections
 import threading
 from dataclasses import dataclass
 
-from voicecoach.commands import IMMEDIATE, Intent, normalise
+from voicecoach.core.commands import IMMEDIATE, Intent, normalise
 
 
 @dataclass(frozen=True)

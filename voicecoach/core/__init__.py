@@ -1,0 +1,1 @@
+"""The pure core: phrases, events, routine models, narration, the coach and its parts. No I/O, no clock."""

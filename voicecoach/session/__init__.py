@@ -1,0 +1,1 @@
+"""The session wiring: clocks and the loop, the listener and spoken output, device threads, simulation."""

@@ -1,0 +1,80 @@
+"""Spoken output: each utterance rendered, played through our own stream, and told to the EchoGuard."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from voicecoach.audio import AudioOutput
+from voicecoach.core.events import SpeechFinished
+from voicecoach.errors import AudioError
+from voicecoach.hear.reference import ReferenceTrack
+from voicecoach.session.bargein import EchoGuard
+from voicecoach.session.loop import Clock
+from voicecoach.speak import Synthesiser
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger(__name__)
+
+
+class SpokenOutput:
+    """The loop's Speaker: renders each utterance and plays it through our own output stream.
+
+    With a virtual clock the utterance is finished when its audio would end; with a real one, when
+    the output stream says so. Either way the EchoGuard learns what is said and when."""
+
+    def __init__(self, synthesiser: Synthesiser, output: AudioOutput, clock: Clock, guard: EchoGuard,
+                 virtual: bool, reference: ReferenceTrack | None = None):
+        self.synthesiser, self.output, self.clock, self.guard = synthesiser, output, clock, guard
+        self.virtual = virtual
+        self.reference = reference
+        self._busy_until = 0.0
+
+    def say(self, text: str, utterance: int, now: float) -> None:
+        self._play(self.synthesiser.render(text), utterance, now)
+
+    def cue(self, name: str, now: float) -> None:
+        from voicecoach.speak.tones import tone
+
+        self._play(tone(name), 0, now)
+
+    def stop(self, now: float) -> None:
+        self.output.stop()
+        self._busy_until = now
+        self.guard.cut(now)
+        if self.reference is not None:
+            self.reference.cut(now)
+
+    def _play(self, audio, utterance: int, now: float) -> None:
+        start = max(now, self._busy_until)
+        end = self._busy_until = start + audio.duration_seconds
+        if audio.text:
+            self.guard.spoke(audio.text, start, end)
+        if self.reference is not None:
+            self.reference.add(audio.samples, audio.sample_rate, start)
+        if self.virtual:
+            self.output.play(audio)
+            if utterance:
+                self.clock.schedule(end, SpeechFinished(utterance, end))
+            return
+
+        def done(complete: bool, text: str = audio.text) -> None:
+            if complete and text:
+                self.guard.finished(text, self.clock.now())
+            if utterance:
+                self.clock.post(lambda at: SpeechFinished(utterance, at))
+
+        try:
+            self.output.play(audio, on_done=done)
+        except AudioError as error:  # the speaker is gone: nothing is heard, the coach is not kept waiting
+            log.warning("not said, %s: %r", error, audio.text)
+            self._busy_until = now
+            done(False)
+
+    def replace_output(self, output: AudioOutput) -> AudioOutput:
+        """Play through `output` from now on (a speaker found again); returns the old one."""
+        old, self.output = self.output, output
+        self._busy_until = self.clock.now()
+        return old
