@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from voicecoach.bench.corpus import Clip, Corpus, read_wav, sample, spread
@@ -86,23 +86,23 @@ def make_plan(corpus: Corpus, sizes: Sizes, seed: int, workdir: Path) -> Plan:
 
 def tasks(plan: Plan, system: str, seed: int, engine: str, model: str, split: bool) -> list[Task]:
     """The system's measurements as tasks; with `split`, in several tasks (longest first) to share the cores."""
-    common = dict(system=system, seed=seed, engine=engine, model=model, voice_dbfs=plan.voice_dbfs)
+    common = Task(system=system, kinds=(), seed=seed, engine=engine, model=model, voice_dbfs=plan.voice_dbfs)
     clips = {"real": Task.pack(plan.real), "synthetic": Task.pack(plan.synthetic),
              "false_accept": Task.pack(plan.distractors), "noise": Task.pack(plan.noise_clips)}
     noises = tuple((name, str(path)) for name, path in plan.noises.items())
     narration = (str(plan.narration[0]), str(plan.narration[1]))
-    memory = Task(kinds=("memory",), clips={"memory": Task.pack(plan.real[:: max(1, len(plan.real) // MEMORY_CLIPS)])},
-                  **common)
+    memory = replace(common, kinds=("memory",),
+                     clips={"memory": Task.pack(plan.real[:: max(1, len(plan.real) // MEMORY_CLIPS)])})
     if not split:
-        return [memory, Task(kinds=("real", "synthetic", "noise", "false_accept", "speech", "self"), clips=clips,
-                             noises=noises, snrs_db=plan.sizes.snrs_db, files=tuple(map(str, plan.speech)),
-                             narration=narration, **common)]
+        return [memory, replace(common, kinds=("real", "synthetic", "noise", "false_accept", "speech", "self"),
+                                clips=clips, noises=noises, snrs_db=plan.sizes.snrs_db,
+                                files=tuple(map(str, plan.speech)), narration=narration)]
     shards = max(1, plan.sizes.speech_shards)
     return [
         memory,
-        Task(kinds=("self",), narration=narration, **common),
-        Task(kinds=("real", "false_accept"), clips={k: clips[k] for k in ("real", "false_accept")}, **common),
-        *(Task(kinds=("speech",), files=tuple(map(str, plan.speech[i::shards])), **common) for i in range(shards)),
-        Task(kinds=("noise",), clips={"noise": clips["noise"]}, noises=noises, snrs_db=plan.sizes.snrs_db, **common),
-        Task(kinds=("synthetic",), clips={"synthetic": clips["synthetic"]}, **common),
+        replace(common, kinds=("self",), narration=narration),
+        replace(common, kinds=("real", "false_accept"), clips={k: clips[k] for k in ("real", "false_accept")}),
+        *(replace(common, kinds=("speech",), files=tuple(map(str, plan.speech[i::shards]))) for i in range(shards)),
+        replace(common, kinds=("noise",), clips={"noise": clips["noise"]}, noises=noises, snrs_db=plan.sizes.snrs_db),
+        replace(common, kinds=("synthetic",), clips={"synthetic": clips["synthetic"]}),
     ]

@@ -9,6 +9,7 @@ moment they start, so "slower" and "faster" act on the very next breath.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voicecoach.core import words
@@ -159,7 +160,7 @@ def _plan_sentence(planned: PlannedExercise) -> str:
     return f"{reps}, slowly."
 
 
-def _sequence(planned: PlannedExercise) -> list[tuple[int, str | None, bool]]:
+def _sequence(planned: PlannedExercise) -> Sequence[tuple[int, str | None, bool]]:
     """(rep, side, switching side now) for every repetition, in order."""
     first, second = planned.exercise.side_names
     per_side = planned.reps_per_side()

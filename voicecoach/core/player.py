@@ -104,7 +104,9 @@ class Player:
         self._playing = None
         out.append(SessionStarted(self.routine_id, resume_at))
         if resume_at is not None:
-            name = self._segments[1 + resume_at].planned.name.lower()
+            planned = self._segments[1 + resume_at].planned
+            assert planned is not None, "a session resumes at an exercise"
+            name = planned.name.lower()
             self._jump(1 + resume_at, f"Carrying on with {name}.", now)
 
     def _stop(self, now: float, out: list[Action]) -> None:

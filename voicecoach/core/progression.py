@@ -58,7 +58,14 @@ class Numbers:
     @classmethod
     def low(cls, exercise: Exercise) -> Numbers:
         """The low end of every seed range: where every exercise starts."""
-        return cls(**{f: r.low if (r := getattr(exercise, f)) is not None else None for f in _GROWTH_ORDER})
+        return cls.of_fields({f: r.low if (r := getattr(exercise, f)) is not None else None for f in _GROWTH_ORDER})
+
+    @classmethod
+    def of_fields(cls, values: dict[str, int | None]) -> Numbers:
+        """From a value per field of _GROWTH_ORDER; every exercise has a repetition range."""
+        reps = values["reps"]
+        assert reps is not None, "every exercise has a range of repetitions"
+        return cls(reps, values["hold_seconds"], values["hold_breaths"], values["duration_seconds"])
 
 
 @dataclass(frozen=True)
@@ -217,7 +224,7 @@ def _step_down(numbers: Numbers, exercise: Exercise) -> tuple[Numbers, str | Non
 
 def _clamped(numbers: Numbers, exercise: Exercise) -> Numbers:
     """Numbers inside the exercise's seed ranges (the file may have changed since they were used)."""
-    values = {}
+    values: dict[str, int | None] = {}
     for field in _GROWTH_ORDER:
         seed_range: Range | None = getattr(exercise, field)
         value = getattr(numbers, field)
@@ -225,7 +232,7 @@ def _clamped(numbers: Numbers, exercise: Exercise) -> Numbers:
             values[field] = None
         else:
             values[field] = seed_range.low if value is None else min(seed_range.high, max(seed_range.low, value))
-    return Numbers(**values)
+    return Numbers.of_fields(values)
 
 
 _FIELD_WORDS = {

@@ -155,7 +155,7 @@ class Segmenter:
             return True
         samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
         level = 10.0 * math.log10(float(np.mean(samples * samples)) + 1.0)
-        known = len(self._levels) >= self._levels.maxlen // 4
+        known = len(self._levels) >= (self._levels.maxlen or 0) // 4
         floor = float(np.percentile(self._levels, self.options.floor_percentile)) if known else -math.inf
         self._levels.append(level)
         return level >= floor + self.options.min_snr_db

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 _HOLD_FIELDS = ("hold_seconds", "hold_breaths", "duration_seconds")
 
 
-def find_exercises(explicit: str | None) -> Path:
+def find_exercises(explicit: str | Path | None) -> Path:
     """--exercises, then $VOICECOACH_EXERCISES, then ./exercises.yaml, then the one beside the package."""
-    for candidate in (explicit, os.environ.get("VOICECOACH_EXERCISES")):
-        if candidate:
-            return Path(candidate)
+    for named in (str(explicit) if explicit else None, os.environ.get("VOICECOACH_EXERCISES")):
+        if named:
+            return Path(named)
     for candidate in (Path.cwd() / DEFAULT_FILE, REPO_ROOT / DEFAULT_FILE):
         if candidate.is_file():
             return candidate
@@ -74,7 +75,7 @@ def _first_error(doc: YamlDocument, error: ValidationError) -> RoutineError:
     return first_error(doc, error, _all_field_names(), _seed_file_names)
 
 
-def _seed_file_names(details: dict[str, Any], path: FieldPath) -> str | None:
+def _seed_file_names(details: Mapping[str, Any], path: FieldPath) -> str | None:
     """A wrong `sources` entry names the seed file pattern; other problems get the shared wording."""
     if details["type"] == "string_pattern_mismatch" and len(path) > 1 and path[-2] == "sources":
         return f"should name a seed file like 003_17edfd41803de707.txt, not {details.get('input')!r}."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,7 +12,7 @@ from voicecoach.errors import RoutineError
 from voicecoach.routinefile.yamlfile import FieldPath, YamlDocument
 
 # Given pydantic's error details and the field path, a sentence ending (or None to use the generic one).
-Special = Callable[[dict[str, Any], FieldPath], str | None]
+Special = Callable[[Mapping[str, Any], FieldPath], str | None]
 
 _TYPE_NAMES = {
     "int_type": "a whole number",
@@ -45,7 +45,7 @@ def all_errors(
     return found
 
 
-def problem(details: dict[str, Any], path: FieldPath, field_names: Iterable[str]) -> str:
+def problem(details: Mapping[str, Any], path: FieldPath, field_names: Iterable[str]) -> str:
     """What is wrong with the field, as the end of a sentence that starts with its path."""
     kind = details["type"]
     given = details.get("input")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import threading
+from functools import partial
 from typing import TYPE_CHECKING
 
 from voicecoach.core.coach import Coach
@@ -61,7 +62,7 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace, history:
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(args.echo), reference=reference)
     stop = threading.Event()
     routine_name = library.routine(routine).name.lower()
-    clock.post(lambda now: Announce(f"Ready. Say start to begin the {routine_name}.", now))
+    clock.post(partial(Announce, f"Ready. Say start to begin the {routine_name}."))
     threads = start_watching(microphone, listener, coach, clock, speaker, settings, stop)
     try:
         run(coach, clock, speaker, timeline, start=False, observe=keep_history(history, library, coach))

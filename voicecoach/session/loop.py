@@ -45,7 +45,7 @@ class Clock(Protocol):
     def schedule(self, at: float, event: Event) -> None:
         """Deliver `event` at time `at`."""
 
-    def wait(self, until: float | None) -> Event | None:
+    def wait(self, until: float | None) -> Inbound | None:
         """The next event, or None once `until` has come (or when nothing can ever happen)."""
 
 
@@ -84,7 +84,7 @@ class VirtualClock(_Scheduled):
     def now(self) -> float:
         return self._now
 
-    def wait(self, until: float | None) -> Event | None:
+    def wait(self, until: float | None) -> Inbound | None:
         due = self.due_at()
         if due is not None and (until is None or due <= until):
             self._now = max(self._now, due)
@@ -101,16 +101,16 @@ class RealClock(_Scheduled):
         super().__init__()
         self._monotonic = monotonic
         self._origin = monotonic()
-        self.inbox: queue.Queue[Event] = queue.Queue()
+        self.inbox: queue.Queue[Inbound] = queue.Queue()
 
     def now(self) -> float:
         return self._monotonic() - self._origin
 
-    def post(self, make: Callable[[float], Event]) -> None:
+    def post(self, make: Callable[[float], Inbound]) -> None:
         """From any thread: deliver the event `make(now)` as soon as possible."""
         self.inbox.put(make(self.now()))
 
-    def wait(self, until: float | None) -> Event | None:
+    def wait(self, until: float | None) -> Inbound | None:
         due = self.due_at()
         if due is not None and due <= self.now():
             return self.pop()
@@ -194,6 +194,9 @@ class DeviceBack:
     device: str
     now: float
 
+
+# What a clock can deliver: the coach's events, and the session's own.
+Inbound = Event | Announce | DeviceLost | DeviceBack
 
 LOST_TEXT = {
     "microphone": "I can't hear the microphone. I'll carry on when it is back.",
@@ -299,7 +302,7 @@ def _device_event(event: DeviceLost | DeviceBack, faults: Faults, coach: Coach, 
         carry_out(actions, clock, speaker, timeline, observe)
         faults.question = faults.question or question
     command, text = faults.handle(event, coach.state)
-    timeline.add(event.now, "fault", device=event.device, lost=lost, why=event.why if lost else "")
+    timeline.add(event.now, "fault", device=event.device, lost=lost, why=event.why if isinstance(event, DeviceLost) else "")
     ended = None
     if command is not None and lost:
         ended = carry_out(coach.handle(command), clock, speaker, timeline, observe)

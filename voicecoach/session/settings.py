@@ -107,7 +107,7 @@ class Config(BaseModel):
 
         return VoskOptions(min_confidence=self.vosk_min_confidence)
 
-    def microphone_options(self) -> dict[str, float | None]:
+    def microphone_options(self) -> dict[str, Any]:
         """Keyword arguments for Microphone: with a noise gate, digital silence is no sign of loss."""
         return {"dead_silence_seconds": None} if self.microphone_has_noise_gate else {}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,7 +42,7 @@ def parse_say(text: str) -> Said:
     return Said(int(minutes or 0) * 60 + float(seconds), normalise(phrase), intent)
 
 
-def simulate(library: Library, routine_id: str, said: list[Said] = (), timeline: Timeline | None = None,
+def simulate(library: Library, routine_id: str, said: Sequence[Said] = (), timeline: Timeline | None = None,
              pace: Pace = Pace(), plans: dict | None = None, history: History | None = None,
              started_at: datetime | None = None) -> Timeline:
     """Run `routine_id` from start to end in virtual time; returns the timeline. `plans` gives

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
 from voicecoach.audio import AudioOutput
@@ -10,7 +11,7 @@ from voicecoach.core.events import SpeechFinished
 from voicecoach.errors import AudioError
 from voicecoach.hear.reference import ReferenceTrack
 from voicecoach.session.bargein import EchoGuard
-from voicecoach.session.loop import Clock
+from voicecoach.session.loop import RealClock, VirtualClock
 from voicecoach.speak import Synthesiser
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ class SpokenOutput:
     With a virtual clock the utterance is finished when its audio would end; with a real one, when
     the output stream says so. Either way the EchoGuard learns what is said and when."""
 
-    def __init__(self, synthesiser: Synthesiser, output: AudioOutput, clock: Clock, guard: EchoGuard,
+    def __init__(self, synthesiser: Synthesiser, output: AudioOutput, clock: VirtualClock | RealClock, guard: EchoGuard,
                  virtual: bool, reference: ReferenceTrack | None = None):
         self.synthesiser, self.output, self.clock, self.guard = synthesiser, output, clock, guard
         self.virtual = virtual
@@ -64,7 +65,8 @@ class SpokenOutput:
             if complete and text:
                 self.guard.finished(text, self.clock.now())
             if utterance:
-                self.clock.post(lambda at: SpeechFinished(utterance, at))
+                assert isinstance(self.clock, RealClock), "only a real clock plays in real time"
+                self.clock.post(partial(SpeechFinished, utterance))
 
         try:
             self.output.play(audio, on_done=done)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from functools import partial
 from typing import TYPE_CHECKING
 
 from voicecoach import __version__
@@ -30,8 +31,7 @@ def run_text(library: Library, routine_id: str, lines=None, out=None, pace=None,
         for line in lines:
             intent = intent_for(line)
             if intent is not None:
-                phrase = normalise(line)
-                clock.post(lambda now, i=intent, p=phrase: Command(i, p, now))
+                clock.post(partial(Command, intent, normalise(line)))
             elif line.strip():
                 print(f"  ({line.strip()!r} is not a command; type help)", file=out, flush=True)
         clock.post(lambda now: Command(Intent.STOP, "(end of input)", now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from voicecoach.audio import AudioInput, AudioOutput
@@ -56,13 +57,13 @@ def listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: Real
         try:
             pcm = microphone.read(timeout=0.2)
         except AudioError as error:
-            clock.post(lambda now, why=str(error): DeviceLost("microphone", why, now))
+            clock.post(partial(DeviceLost, "microphone", str(error)))
             microphone.close()
             found = _look_for(lambda: (open_again or open_microphone)(device), "microphone", stop, speaking)
             if found is None:
                 return
             microphone = found
-            clock.post(lambda now: DeviceBack("microphone", now))
+            clock.post(partial(DeviceBack, "microphone"))
             first = True
             continue
         if not pcm:
@@ -75,7 +76,7 @@ def listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: Real
             listener.keep_aligned(now, pcm)
         listener.listen_for(coach.listening_for())
         for command in listener.hear(pcm, now):
-            clock.post(lambda now, c=command: Command(c.intent, c.phrase, now, c.confidence))
+            clock.post(partial(Command, command.intent, command.phrase, confidence=command.confidence))
 
 
 def open_microphone(device, **options) -> AudioInput:
@@ -129,10 +130,10 @@ def watch_speaker(spoken: SpokenOutput, open_speaker: Callable[[], AudioOutput],
         why = getattr(output, "lost_why", "")
         if not why:
             continue
-        clock.post(lambda now, why=why: DeviceLost("speaker", why, now))
+        clock.post(partial(DeviceLost, "speaker", why))
         output.close()  # what was queued is dropped, so nobody waits for it
         found = _look_for(open_speaker, "speaker", stop)
         if found is None:
             return
         spoken.replace_output(found)
-        clock.post(lambda now: DeviceBack("speaker", now))
+        clock.post(partial(DeviceBack, "speaker"))

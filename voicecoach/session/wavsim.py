@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def simulate_from_wav(
-    library: Library, routine: str, wav: Path, said: list[Said] = (), *, show: Callable[[Entry], None] | None = None,
+    library: Library, routine: str, wav: Path, said: Sequence[Said] = (), *, show: Callable[[Entry], None] | None = None,
     engine: str = "auto", model: Path | None = None, speaker_out: Path | None = None,
     recogniser: Recogniser | None = None, synthesiser: Synthesiser | None = None,
     echo: str = "auto", room_echo_db: float | None = None, settings: Config | None = None,

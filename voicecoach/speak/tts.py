@@ -157,7 +157,7 @@ def _espeak_settled(settings: VoiceSettings | None = None) -> bool:
     while time.monotonic() < deadline:
         # IsPlaying() is false for a moment between a command queued and the command taken up.
         idle_checks = idle_checks + 1 if not espeak.IsPlaying() else 0
-        if idle_checks >= 3 and all(read(key) == value for key, value in wanted.items()):
+        if idle_checks >= 3 and (read is None or all(read(key) == value for key, value in wanted.items())):
             return True
         time.sleep(0.001)
     return False
