@@ -78,6 +78,7 @@ def measure(scene: Scene, out: np.ndarray) -> dict[str, float]:
     whole, settled = scene.narration_only(), scene.narration_only(skip=SAMPLE_RATE)
     figures["erle_db"] = 10 * np.log10(energy(scene.mic, whole) / energy(out, whole))
     figures["erle_settled_db"] = 10 * np.log10(energy(scene.mic, settled) / energy(out, settled))
+
     def mean_power(x: np.ndarray, mask: np.ndarray) -> float:
         return energy(x, mask) / max(1, int(mask.sum()))
 
@@ -129,7 +130,9 @@ def main() -> None:
         figures = measure(scene, out)
         seg_in, own_in = segment(scene.mic, scene)
         seg_out, own_out = segment(out, scene)
-        figures.update(rtf=rtf, utterances_in=seg_in, utterances_out=seg_out, words_own_in=own_in, words_own_out=own_out)
+        figures.update(
+            rtf=rtf, utterances_in=seg_in, utterances_out=seg_out, words_own_in=own_in, words_own_out=own_out
+        )
         results.append({"scene": name, **figures})
         print(
             f"{name:38} {figures['erle_db']:6.1f} {figures['erle_settled_db']:7.1f} "

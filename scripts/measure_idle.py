@@ -63,9 +63,18 @@ class Room:
     `seconds`, with `talk()` clips laid in at random times about `talk_every_seconds` apart, then
     `ending` (e.g. someone saying "start"). Calls `on_mark(position)` every `mark_seconds`."""
 
-    def __init__(self, seconds: float, noise: np.ndarray, talk: Callable[[], np.ndarray], *,
-                 talk_every_seconds: float = 600.0, ending: np.ndarray | None = None, seed: int = 1,
-                 mark_seconds: float = 600.0, on_mark: Callable[[float], None] | None = None):
+    def __init__(
+        self,
+        seconds: float,
+        noise: np.ndarray,
+        talk: Callable[[], np.ndarray],
+        *,
+        talk_every_seconds: float = 600.0,
+        ending: np.ndarray | None = None,
+        seed: int = 1,
+        mark_seconds: float = 600.0,
+        on_mark: Callable[[float], None] | None = None,
+    ):
         self.total = round(seconds * SAMPLE_RATE)
         self.noise = noise.astype(np.float32)
         self.talk, self.talk_every = talk, talk_every_seconds
@@ -177,8 +186,15 @@ class Figures:
     state_before_ending: str = ""
 
 
-def run_idle(room: Room, *, skew_ppm: float = 50.0, warmup_hours: float = 0.5, engine: str = "pocketsphinx",
-             routine: str = "short", on_sample: Callable[[dict], None] | None = None) -> Figures:
+def run_idle(
+    room: Room,
+    *,
+    skew_ppm: float = 50.0,
+    warmup_hours: float = 0.5,
+    engine: str = "pocketsphinx",
+    routine: str = "short",
+    on_sample: Callable[[dict], None] | None = None,
+) -> Figures:
     """Listen to `room` until it ends, with the appliance's parts; the figures."""
     from voicecoach.audio.fakes import RecordingSpeaker
     from voicecoach.core.coach import IDLE, Coach
@@ -218,17 +234,21 @@ def run_idle(room: Room, *, skew_ppm: float = 50.0, warmup_hours: float = 0.5, e
     reference = ReferenceTrack()
     synthesiser = PyttsxSynthesiser(settings.voice_settings())
     synthesiser.prerender(COUNTS + BREATHING_CUES)  # as the appliance does, before it listens
-    speaker = SpokenOutput(synthesiser, RecordingSpeaker(clock=clock.now), clock,
-                           guard, virtual=True, reference=reference)
+    speaker = SpokenOutput(
+        synthesiser, RecordingSpeaker(clock=clock.now), clock, guard, virtual=True, reference=reference
+    )
     coach = Coach(library, routine, settings.pace())
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(), reference=reference)
     stop = threading.Event()
 
     def mark(position: float) -> None:
         gc.collect()
-        sample = {"audio_hours": round(position / 3600, 4), "rss_mb": round(rss_mb(), 2),
-                  "drift_ms": round(1000 * (clock.now() - listener.origin - listener.fed_seconds), 2),
-                  "wall_seconds": round(time.monotonic() - started, 1)}
+        sample = {
+            "audio_hours": round(position / 3600, 4),
+            "rss_mb": round(rss_mb(), 2),
+            "drift_ms": round(1000 * (clock.now() - listener.origin - listener.fed_seconds), 2),
+            "wall_seconds": round(time.monotonic() - started, 1),
+        }
         figures.samples.append(sample)
         if on_sample:
             on_sample(sample)
@@ -241,8 +261,9 @@ def run_idle(room: Room, *, skew_ppm: float = 50.0, warmup_hours: float = 0.5, e
     room.on_mark, room.on_ending = mark, ending
     started, cpu_started = time.monotonic(), time.process_time()
     mark(0.0)
-    thread = threading.Thread(target=listen, args=(room, listener, coach, clock, stop, None), name="listener",
-                              daemon=True)
+    thread = threading.Thread(
+        target=listen, args=(room, listener, coach, clock, stop, None), name="listener", daemon=True
+    )
     thread.start()
     faults = Faults()
     while thread.is_alive():
@@ -282,8 +303,16 @@ def _summarise(figures: Figures, warmup_hours: float) -> None:
     figures.false_per_hour = round(len(figures.false_activations) / max(figures.audio_hours, 1e-9), 3)
 
 
-def corpus_room(corpus: Path, hours: float, seed: int, noise_dbfs: float, talk_dbfs: float,
-                talk_every_minutes: float, on_mark=None, mark_minutes: float = 10.0) -> Room:
+def corpus_room(
+    corpus: Path,
+    hours: float,
+    seed: int,
+    noise_dbfs: float,
+    talk_dbfs: float,
+    talk_every_minutes: float,
+    on_mark=None,
+    mark_minutes: float = 10.0,
+) -> Room:
     """The shared corpus as a room: pink noise (and a little of the real recordings' hum) as the
     floor, stretches of one to three read passages as the talk, a real "start" as the ending."""
     noise_dir = corpus / "background_noise" / "speech_commands"
@@ -301,8 +330,16 @@ def corpus_room(corpus: Path, hours: float, seed: int, noise_dbfs: float, talk_d
 
     start = at_dbfs(read_wav(rng.choice(starts)), talk_dbfs + 6)
     ending = np.concatenate([np.zeros(SAMPLE_RATE, np.float32), start, np.zeros(3 * SAMPLE_RATE, np.float32)])
-    return Room(hours * 3600, floor, talk, talk_every_seconds=talk_every_minutes * 60, ending=ending, seed=seed,
-                mark_seconds=mark_minutes * 60, on_mark=on_mark)
+    return Room(
+        hours * 3600,
+        floor,
+        talk,
+        talk_every_seconds=talk_every_minutes * 60,
+        ending=ending,
+        seed=seed,
+        mark_seconds=mark_minutes * 60,
+        on_mark=on_mark,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -320,11 +357,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     def show(sample: dict) -> None:
-        print(f"{sample['audio_hours']:6.2f} h  RSS {sample['rss_mb']:7.1f} MB  drift {sample['drift_ms']:+7.1f} ms  "
-              f"wall {sample['wall_seconds']:7.0f} s", flush=True)
+        print(
+            f"{sample['audio_hours']:6.2f} h  RSS {sample['rss_mb']:7.1f} MB  drift {sample['drift_ms']:+7.1f} ms  "
+            f"wall {sample['wall_seconds']:7.0f} s",
+            flush=True,
+        )
 
-    room = corpus_room(args.corpus, args.hours, args.seed, args.noise_dbfs, args.talk_dbfs, args.talk_every,
-                       mark_minutes=args.every)
+    room = corpus_room(
+        args.corpus, args.hours, args.seed, args.noise_dbfs, args.talk_dbfs, args.talk_every, mark_minutes=args.every
+    )
     figures = run_idle(room, skew_ppm=args.skew_ppm, on_sample=show)
     summary = {k: v for k, v in vars(figures).items() if k != "samples"}
     print(json.dumps(summary, indent=2))

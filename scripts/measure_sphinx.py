@@ -156,8 +156,9 @@ def main() -> None:
             "wrong_intent": round(len(wrong) / len(clips), 4),
             "misheard_as": sorted({h["phrase"] for c in wrong for h in c.heard if h["intent"] != PHRASES[word].value}),
         }
-        print(f"{word:>8}: accepted {len(right)}/{len(clips)} = {len(right) / len(clips):6.1%}, "
-              f"wrong intent {len(wrong)}")
+        print(
+            f"{word:>8}: accepted {len(right)}/{len(clips)} = {len(right) / len(clips):6.1%}, wrong intent {len(wrong)}"
+        )
     results["commands_real_speech"] = commands
 
     false_accepts, distractor_clips, by_word = 0, 0, {}
@@ -170,15 +171,22 @@ def main() -> None:
         bad = [c for c in clips if c.heard]
         false_accepts += len(bad)
         distractor_clips += len(clips)
-        by_word[folder.name] = {"clips": len(clips), "false_accepts": len(bad),
-                                "heard_as": sorted({h["phrase"] for c in bad for h in c.heard})}
+        by_word[folder.name] = {
+            "clips": len(clips),
+            "false_accepts": len(bad),
+            "heard_as": sorted({h["phrase"] for c in bad for h in c.heard}),
+        }
     rate = false_accepts / max(1, distractor_clips)
     print(f"distractors: false accepts {false_accepts}/{distractor_clips} = {rate:.2%}")
     for word, row in by_word.items():
         if row["false_accepts"]:
             print(f"    {word}: {row['false_accepts']}/{row['clips']} as {', '.join(row['heard_as'])}")
-    results["distractors"] = {"clips": distractor_clips, "false_accepts": false_accepts, "rate": round(rate, 4),
-                              "by_word": by_word}
+    results["distractors"] = {
+        "clips": distractor_clips,
+        "false_accepts": false_accepts,
+        "rate": round(rate, 4),
+        "by_word": by_word,
+    }
 
     if not args.skip_speech:
         hits, seconds = [], 0.0
@@ -192,18 +200,27 @@ def main() -> None:
         print(f"speech: {len(hits)} activations in {seconds / 60:.1f} min = {per_hour:.2f} per hour")
         for hit in hits:
             print(f"    {hit['file']} at {hit['start_seconds']:.2f}s: {hit['phrase']!r} ({hit['confidence']})")
-        results["speech"] = {"minutes": round(seconds / 60, 2), "activations": len(hits),
-                             "per_hour": round(per_hour, 3), "hits": hits}
+        results["speech"] = {
+            "minutes": round(seconds / 60, 2),
+            "activations": len(hits),
+            "per_hour": round(per_hour, 3),
+            "hits": hits,
+        }
 
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else None
     rtf = cpu_total / audio_total
     memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"latency p50 {latencies[len(latencies) // 2]:.3f}s p95 {p95:.3f}s; "
-          f"RTF {rtf:.4f} (one core, this machine); peak memory {memory_mb:.0f} MB")
-    results.update(latency_seconds={"p50": round(latencies[len(latencies) // 2], 3), "p95": round(p95, 3)},
-                   real_time_factor=round(rtf, 4), peak_memory_mb=round(memory_mb, 1),
-                   audio_seconds=round(audio_total, 1))
+    print(
+        f"latency p50 {latencies[len(latencies) // 2]:.3f}s p95 {p95:.3f}s; "
+        f"RTF {rtf:.4f} (one core, this machine); peak memory {memory_mb:.0f} MB"
+    )
+    results.update(
+        latency_seconds={"p50": round(latencies[len(latencies) // 2], 3), "p95": round(p95, 3)},
+        real_time_factor=round(rtf, 4),
+        peak_memory_mb=round(memory_mb, 1),
+        audio_seconds=round(audio_total, 1),
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
 

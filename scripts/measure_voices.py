@@ -37,8 +37,11 @@ def synthesise(voice: str, text: str, folder: Path) -> np.ndarray:
     """`text` said by `voice` ("flite:NAME" or "espeak:VOICE"), at 16 kHz and VOICE_RMS."""
     engine, name = voice.split(":", 1)
     path = folder / f"{engine}-{name.replace('/', '_').replace('+', '_')}-{text}.wav"
-    command = (["flite", "-voice", name, "-t", text, "-o", str(path)] if engine == "flite"
-               else ["espeak-ng", "-v", name, "-w", str(path), text])
+    command = (
+        ["flite", "-voice", name, "-t", text, "-o", str(path)]
+        if engine == "flite"
+        else ["espeak-ng", "-v", name, "-w", str(path), text]
+    )
     subprocess.run(command, check=True, capture_output=True)
     with wave.open(str(path), "rb") as wav:
         samples = np.frombuffer(wav.readframes(wav.getnframes()), "<i2").astype(np.float64)
@@ -65,17 +68,36 @@ def make_track(voice: str, folder: Path, seed: int) -> Path:
 def check(voice: str, folder: Path, echo_db: float, tolerance: float, seed: int) -> dict:
     track = make_track(voice, folder, seed)
     run = subprocess.run(
-        [sys.executable, "-m", "voicecoach", "simulate", "--routine", "short", "--mic", str(track),
-         "--room-echo-db", str(echo_db), "--json", "--exercises", str(REPO / "exercises.yaml")],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "voicecoach",
+            "simulate",
+            "--routine",
+            "short",
+            "--mic",
+            str(track),
+            "--room-echo-db",
+            str(echo_db),
+            "--json",
+            "--exercises",
+            str(REPO / "exercises.yaml"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     heard = [e for e in map(json.loads, run.stdout.splitlines()) if e["kind"] == "heard"]
     acted, missed = [], []
     for at, text, intent in SAID:
         match = [h for h in heard if h["intent"] == intent and at <= h["t"] <= at + tolerance]
         (acted if match else missed).append(text)
-    unsaid = [(round(h["t"], 1), h["phrase"]) for h in heard
-              if not any(h["intent"] == intent and at <= h["t"] <= at + tolerance for at, _, intent in SAID)]
+    unsaid = [
+        (round(h["t"], 1), h["phrase"])
+        for h in heard
+        if not any(h["intent"] == intent and at <= h["t"] <= at + tolerance for at, _, intent in SAID)
+    ]
     return {"voice": voice, "acted_on": acted, "missed": missed, "not_said": unsaid}
 
 
@@ -90,12 +112,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         results = [check(v, Path(folder), args.room_echo_db, args.tolerance, args.seed) for v in args.voices]
     for r in results:
-        print(f"{r['voice']:<18} acted on {len(r['acted_on'])} of {len(SAID)}"
-              f"{'; missed ' + ', '.join(r['missed']) if r['missed'] else ''}"
-              f"{'; not said: ' + ', '.join(f'{p!r} at {t} s' for t, p in r['not_said']) if r['not_said'] else ''}")
+        print(
+            f"{r['voice']:<18} acted on {len(r['acted_on'])} of {len(SAID)}"
+            f"{'; missed ' + ', '.join(r['missed']) if r['missed'] else ''}"
+            f"{'; not said: ' + ', '.join(f'{p!r} at {t} s' for t, p in r['not_said']) if r['not_said'] else ''}"
+        )
     total = sum(len(r["acted_on"]) for r in results)
-    print(f"acted on {total} of {len(SAID) * len(results)} commands; "
-          f"{sum(len(r['not_said']) for r in results)} heard that were not said")
+    print(
+        f"acted on {total} of {len(SAID) * len(results)} commands; "
+        f"{sum(len(r['not_said']) for r in results)} heard that were not said"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -48,14 +48,13 @@ class Scoring:
     name = "pocketsphinx-scoring"
 
     def __init__(self, options: SphinxOptions) -> None:
-        self.inner = SphinxRecogniser(dataclasses.replace(
-            options, reject_below_llr=-1e9, immediate_llr_allowance=0.0))
+        self.inner = SphinxRecogniser(dataclasses.replace(options, reject_below_llr=-1e9, immediate_llr_allowance=0.0))
 
     def listen_for(self, intents: frozenset[Intent]) -> None:
         self.inner.listen_for(intents)
 
     def _scored(self, heard: list[Heard]) -> list[Heard]:
-        decisions = [d for d in self.inner.decisions if d.heard is not None][-len(heard):] if heard else []
+        decisions = [d for d in self.inner.decisions if d.heard is not None][-len(heard) :] if heard else []
         return [dataclasses.replace(h, confidence=d.llr) for h, d in zip(heard, decisions)]
 
     def feed(self, pcm: bytes) -> list[Heard]:
@@ -88,8 +87,14 @@ def split(clips: list[Clip], corpus: Path, who: dict[str, str]) -> dict[str, lis
     return out
 
 
-def candidates(recogniser: Scoring, clips: list[Clip], rng: np.random.Generator, cost: measure.Cost,
-               noise: np.ndarray | None = None, snr_db: float | None = None) -> list[list[tuple[str, float]]]:
+def candidates(
+    recogniser: Scoring,
+    clips: list[Clip],
+    rng: np.random.Generator,
+    cost: measure.Cost,
+    noise: np.ndarray | None = None,
+    snr_db: float | None = None,
+) -> list[list[tuple[str, float]]]:
     """For each clip, the (intent, llr) of every candidate heard over it."""
     pcm, placed = stream.build([read_wav(c.path) for c in clips], rng, noise, snr_db)
     events = measure.run(recogniser, pcm, rng, cost)
@@ -98,12 +103,16 @@ def candidates(recogniser: Scoring, clips: list[Clip], rng: np.random.Generator,
 
 def evaluate(data: dict, threshold: float, allowance: float) -> dict:
     """The figures of one half at one threshold."""
+
     def ok(intent: str, llr: float) -> bool:
         return llr >= threshold - (allowance if Intent(intent) in IMMEDIATE else 0.0)
 
     def accepted(rows: list[dict]) -> float:
-        return float(np.mean([any(i == r["intent"] and ok(i, s) for i, s in r["heard"])
-                              for r in rows])) if rows else float("nan")
+        return (
+            float(np.mean([any(i == r["intent"] and ok(i, s) for i, s in r["heard"]) for r in rows]))
+            if rows
+            else float("nan")
+        )
 
     real = data["real"]
     by_word = {w: accepted([r for r in real if r["label"] == w]) for w in sorted({r["label"] for r in real})}
@@ -111,10 +120,14 @@ def evaluate(data: dict, threshold: float, allowance: float) -> dict:
     false = [any(ok(i, s) for i, s in r["heard"]) for r in data["distractors"]]
     hits = [h for h in data["speech"]["hits"] if ok(h[0], h[1])]
     return {
-        "threshold": threshold, "accept_real_mean": accepted(real), "accept_real": by_word,
+        "threshold": threshold,
+        "accept_real_mean": accepted(real),
+        "accept_real": by_word,
         "accept_10db_mean": float(np.mean(noisy)) if noisy else float("nan"),
         "false_accept_words": float(np.mean(false)) if false else float("nan"),
-        "false_activations_per_hour": len(hits) / (data["speech"]["seconds"] / 3600) if data["speech"]["seconds"] else float("nan"),
+        "false_activations_per_hour": len(hits) / (data["speech"]["seconds"] / 3600)
+        if data["speech"]["seconds"]
+        else float("nan"),
         "false_activation_intents": sorted(h[0] for h in hits),
     }
 
@@ -150,7 +163,9 @@ def main() -> None:
     parser.add_argument("--noise-clips", type=int, default=24, help="real clips per noise and half, at 10 dB")
     parser.add_argument("--distractors", type=int, default=150, help="non-command clips per half")
     parser.add_argument("--speech-minutes", type=float, default=6.0, help="read speech per half")
-    parser.add_argument("--allowance", type=float, default=None, help="immediate intents' allowance (default: the option's)")
+    parser.add_argument(
+        "--allowance", type=float, default=None, help="immediate intents' allowance (default: the option's)"
+    )
     parser.add_argument("--all-rows", action="store_true", help="print every threshold, not every other")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -173,15 +188,22 @@ def main() -> None:
         started = time.process_time()
         cpu_before, audio_before = cost.cpu_seconds, cost.audio_seconds
         nrng = np.random.default_rng([args.seed, HALVES.index(half)])
-        real = [c for clips in by_word.values() for c in rng.sample(split(clips, corpus.root, who)[half],
-                                                                        min(args.real_per_word, len(split(clips, corpus.root, who)[half])))]
+        real = [
+            c
+            for clips in by_word.values()
+            for c in rng.sample(
+                split(clips, corpus.root, who)[half], min(args.real_per_word, len(split(clips, corpus.root, who)[half]))
+            )
+        ]
         data: dict = {"real": [], "noise": {}, "distractors": [], "speech": {"seconds": 0.0, "hits": []}}
         for clip, heard in zip(real, candidates(recogniser, real, nrng, cost)):
             data["real"].append({"label": clip.label, "intent": clip.intent.value, "heard": heard, "path": clip.path})
         noisy = rng.sample(real, min(args.noise_clips, len(real)))
         for name, noise in noises.items():
-            data["noise"][name] = [{"label": c.label, "intent": c.intent.value, "heard": h}
-                                   for c, h in zip(noisy, candidates(recogniser, noisy, nrng, cost, noise, 10.0))]
+            data["noise"][name] = [
+                {"label": c.label, "intent": c.intent.value, "heard": h}
+                for c, h in zip(noisy, candidates(recogniser, noisy, nrng, cost, noise, 10.0))
+            ]
         mine = split(distractors, corpus.root, who)[half]
         chosen = rng.sample(mine, min(args.distractors, len(mine)))
         for clip, heard in zip(chosen, candidates(recogniser, chosen, nrng, cost)):
@@ -196,21 +218,27 @@ def main() -> None:
             pcm, _ = stream.build([samples], nrng, gap_seconds=0.5)
             events = measure.run(recogniser, pcm, nrng, cost)
             seconds += len(pcm) / 16000
-            data["speech"]["hits"] += [(e.heard.intent.value, e.heard.confidence, e.heard.phrase, clip.path,
-                                        round(e.heard.start_seconds, 2)) for e in events]
+            data["speech"]["hits"] += [
+                (e.heard.intent.value, e.heard.confidence, e.heard.phrase, clip.path, round(e.heard.start_seconds, 2))
+                for e in events
+            ]
         data["speech"]["seconds"] = seconds
         data["rtf"] = (cost.cpu_seconds - cpu_before) / (cost.audio_seconds - audio_before)
         data["figures"] = [evaluate(data, t, allowance) for t in THRESHOLDS]
         report["halves"][half] = data
-        print(f"== {half} half: {len(real)} real, {len(noisy)}x{len(noises)} noisy, {len(chosen)} distractors, "
-              f"{seconds / 60:.1f} min speech; RTF {data['rtf']:.3f}; {time.process_time() - started:.0f} s CPU")
+        print(
+            f"== {half} half: {len(real)} real, {len(noisy)}x{len(noises)} noisy, {len(chosen)} distractors, "
+            f"{seconds / 60:.1f} min speech; RTF {data['rtf']:.3f}; {time.process_time() - started:.0f} s CPU"
+        )
         print(f"{'llr':>5} {'clean':>6} {'10dB':>6} {'FA':>6} {'FA/h':>6}  per word")
         for f in data["figures"]:
             if f["threshold"] % 10 and not args.all_rows:
                 continue
             words = " ".join(f"{w}={v:.2f}" for w, v in f["accept_real"].items())
-            print(f"{f['threshold']:5.0f} {f['accept_real_mean']:6.3f} {f['accept_10db_mean']:6.3f} "
-                  f"{f['false_accept_words']:6.3f} {f['false_activations_per_hour']:6.1f}  {words}")
+            print(
+                f"{f['threshold']:5.0f} {f['accept_real_mean']:6.3f} {f['accept_10db_mean']:6.3f} "
+                f"{f['false_accept_words']:6.3f} {f['false_activations_per_hour']:6.1f}  {words}"
+            )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1))

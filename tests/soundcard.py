@@ -80,9 +80,7 @@ class VirtualSoundCard:
         return result.returncode == 0
 
     def pactl(self, *args: str) -> str:
-        result = subprocess.run(
-            ["pactl", *args], env=self.env, capture_output=True, text=True, timeout=10, check=True
-        )
+        result = subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True, timeout=10, check=True)
         return result.stdout.strip()
 
     def keep_running(self, sink: str, noise: bool = False) -> None:

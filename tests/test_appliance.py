@@ -17,7 +17,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 ALSA_NOTICE = re.compile(r"ALSA lib [^\n]*?underrun occurred")
 
-pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed (scripts/setup.sh --test)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("flite") is None, reason="flite is not installed (scripts/setup.sh --test)"
+)
 
 
 class Appliance:
@@ -25,8 +27,12 @@ class Appliance:
 
     def __init__(self, env: dict[str, str]):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "voicecoach", "serve", "--routine", "short"], cwd=REPO, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "voicecoach", "serve", "--routine", "short"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -85,8 +91,13 @@ def say(soundcard, tmp_path: Path, text: str) -> None:
 
 
 def test_it_greets_coaches_and_after_kill_9_offers_to_carry_on_where_it_stopped(tmp_path, soundcard):
-    env = {**soundcard.env, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-           "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONFAULTHANDLER": "1"}
+    env = {
+        **soundcard.env,
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONFAULTHANDLER": "1",
+    }
     first = Appliance(env)
     try:
         first.wait_for("coach  Hello. Say start when you're ready for the short routine.")

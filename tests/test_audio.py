@@ -271,8 +271,10 @@ def test_the_microphone_stream_keeps_flowing_in_step_with_the_clock(soundcard: V
         elapsed = time.monotonic() - started
         assert mic.status == "listening"
         assert mic.dropped_blocks == 0
-    print(f"\n{received / SAMPLE_RATE:.2f} s of audio in {elapsed:.2f} s; longest wait {longest_gap:.2f} s; "
-          f"{mic.overflows} overflows")
+    print(
+        f"\n{received / SAMPLE_RATE:.2f} s of audio in {elapsed:.2f} s; longest wait {longest_gap:.2f} s; "
+        f"{mic.overflows} overflows"
+    )
     # On a loaded machine the virtual card's null sink runs up to a few percent slow (its clock is a timer);
     # the listener takes such drift out (Listener.keep_aligned). A stuck stream would be far below.
     assert 0.9 * elapsed < received / SAMPLE_RATE < elapsed + 0.2

@@ -35,8 +35,11 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
             _say(word, voice, root / "commands" / word / f"{voice}_nohash_0.wav")
     _say("left", "slt", root / "commands" / "left" / "slt_nohash_0.wav")
     _say("house", "awb", root / "other" / "sc_nontarget_words" / "house" / "awb_nohash_0.wav")
-    _say("The weather was warm, and the children walked slowly along the river to the old mill.",
-         "kal16", root / "speech" / "flite" / "sentence.wav")
+    _say(
+        "The weather was warm, and the children walked slowly along the river to the old mill.",
+        "kal16",
+        root / "speech" / "flite" / "sentence.wav",
+    )
     noise = root / "background_noise" / "generated" / "white_noise.wav"
     noise.parent.mkdir(parents=True)
     with wave.open(str(noise), "wb") as out:
@@ -52,7 +55,9 @@ def results(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
     from voicecoach.apps.cli import main
 
     out = tmp_path_factory.mktemp("bench")
-    code = main(["bench", "--quick", "--corpus", str(tiny_corpus), "--out", str(out / "r.json"), "--plot", str(out / "r.png")])
+    code = main(
+        ["bench", "--quick", "--corpus", str(tiny_corpus), "--out", str(out / "r.json"), "--plot", str(out / "r.png")]
+    )
     assert code == 0
     return json.loads((out / "r.json").read_text()), out / "r.png", str(tiny_corpus)
 

@@ -22,7 +22,11 @@ def test_check_accepts_the_shipped_file(capsys):
 
 def test_check_rejects_a_broken_copy_with_one_line_and_a_non_zero_exit(tmp_path, capsys):
     bad = tmp_path / "exercises.yaml"
-    bad.write_text((REPO / "exercises.yaml").read_text().replace("    reps: [8, 10]\n    reps_counted", "    reps: lots\n    reps_counted"))
+    bad.write_text(
+        (REPO / "exercises.yaml")
+        .read_text()
+        .replace("    reps: [8, 10]\n    reps_counted", "    reps: lots\n    reps_counted")
+    )
     assert main(["check", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: exercises.yaml:") and "exercises.knee_rolls.reps should be a whole number" in err
@@ -67,7 +71,10 @@ def test_simulate_rejects_a_phrase_that_is_not_a_command(capsys):
 
 def test_an_unknown_routine_is_named(capsys):
     assert main(["simulate", "--routine", "weekly"]) == 1
-    assert capsys.readouterr().err == "error: exercises.yaml has no routine called 'weekly'; it has: daily, short, gentle, core.\n"
+    assert (
+        capsys.readouterr().err
+        == "error: exercises.yaml has no routine called 'weekly'; it has: daily, short, gentle, core.\n"
+    )
 
 
 def test_run_text_takes_typed_commands_in_real_time():
@@ -82,7 +89,10 @@ def test_run_text_takes_typed_commands_in_real_time():
 def test_the_console_entry_point_runs_as_a_module():
     result = subprocess.run(
         [sys.executable, "-m", "voicecoach", "simulate", "--routine", "gentle", "--json"],
-        capture_output=True, text=True, cwd=REPO, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     last = json.loads(result.stdout.splitlines()[-2])

@@ -60,12 +60,17 @@ def test_pause_mid_hold_is_silent_until_resume_and_the_hold_goes_on_from_the_sam
     after = heard.texts(resume_at, resume_at + 30)
     assert after[:8] == [
         "Holding. Breath three of five.",
-        "Breathe in…", "and out. Three.",
-        "Breathe in…", "and out. Four.",
-        "Breathe in…", "and out. Five.",
+        "Breathe in…",
+        "and out. Three.",
+        "Breathe in…",
+        "and out. Four.",
+        "Breathe in…",
+        "and out. Five.",
         "And relax.",
     ]
-    rep_one = heard.texts(heard.first("Breathe out, and draw up your lower tummy."), heard.first("And relax.", after=resume_at))
+    rep_one = heard.texts(
+        heard.first("Breathe out, and draw up your lower tummy."), heard.first("And relax.", after=resume_at)
+    )
     assert rep_one.count("and out. One.") == 1 and rep_one.count("and out. Two.") == 1
 
 
@@ -82,8 +87,13 @@ def test_skip_ends_the_exercise_at_once_with_a_safety_reminder_and_records_pain(
     plain = Heard("daily")
     during = plain.first("Roll your knees to the right.") + 2.0
     heard = Heard("daily", said(during, "it hurts"))
-    assert heard.texts(during, during + 0.01) == ["Skipping it. Never push through pain: if an exercise hurts, leave it out."]
-    assert heard.texts(during + 0.01, during + 10)[0] == "Next: Pelvic tilt. A simple exercise that strengthens the lower back."
+    assert heard.texts(during, during + 0.01) == [
+        "Skipping it. Never push through pain: if an exercise hurts, leave it out."
+    ]
+    assert (
+        heard.texts(during + 0.01, during + 10)[0]
+        == "Next: Pelvic tilt. A simple exercise that strengthens the lower back."
+    )
     assert heard.records()["knee_rolls"] == "skipped"
     assert heard.end()["skipped"] == ["knee_rolls"] and "knee_rolls" not in heard.end()["done"]
 
@@ -155,7 +165,10 @@ def test_a_whole_routine_runs_to_its_end_in_virtual_time():
     assert not end["stopped"] and end["skipped"] == []
     assert end["done"] == [p.id for p in LIBRARY.plan("daily")]
     assert 15 <= end["minutes"] <= 20
-    assert heard.says[-1][1] == "That's the end of the daily routine. You did seven exercises, in eighteen minutes. Well done."
+    assert (
+        heard.says[-1][1]
+        == "That's the end of the daily routine. You did seven exercises, in eighteen minutes. Well done."
+    )
 
 
 def test_no_silence_lasts_more_than_a_few_seconds():
@@ -250,9 +263,15 @@ def test_every_command_in_every_state_gets_a_spoken_answer_never_an_exception(st
     actions += coach.handle(Tick(now + 0.5))
     assert any(isinstance(a, Say) for a in actions), actions
     expected_state = {
-        (IDLE, Intent.START): ACTIVE, (IDLE, Intent.RESUME): ACTIVE, (ACTIVE, Intent.PAUSE): PAUSED,
-        (ACTIVE, Intent.STOP): IDLE, (PAUSED, Intent.STOP): IDLE, (PAUSED, Intent.RESUME): ACTIVE,
-        (PAUSED, Intent.START): ACTIVE, (PAUSED, Intent.SKIP): ACTIVE, (PAUSED, Intent.NEXT): ACTIVE,
+        (IDLE, Intent.START): ACTIVE,
+        (IDLE, Intent.RESUME): ACTIVE,
+        (ACTIVE, Intent.PAUSE): PAUSED,
+        (ACTIVE, Intent.STOP): IDLE,
+        (PAUSED, Intent.STOP): IDLE,
+        (PAUSED, Intent.RESUME): ACTIVE,
+        (PAUSED, Intent.START): ACTIVE,
+        (PAUSED, Intent.SKIP): ACTIVE,
+        (PAUSED, Intent.NEXT): ACTIVE,
         (PAUSED, Intent.BACK): ACTIVE,
     }.get((state, intent), state)
     assert coach.state == expected_state
@@ -301,13 +320,31 @@ def test_idle_waits_for_start_and_a_finished_session_returns_to_idle():
 
 
 CORE_MODULES = [f"core/{path.stem}" for path in sorted((REPO / "voicecoach" / "core").glob("*.py"))] + [
-    "routinefile/loader", "routinefile/yamlfile", "session/simulate"]
+    "routinefile/loader",
+    "routinefile/yamlfile",
+    "session/simulate",
+]
 
 
 @pytest.mark.parametrize("module", CORE_MODULES)
 def test_the_core_does_no_io(module):
     tree = ast.parse((REPO / "voicecoach" / f"{module}.py").read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    forbidden = {"time", "threading", "asyncio", "queue", "sounddevice", "numpy", "pyttsx3", "vosk", "pocketsphinx", "socket"}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    forbidden = {
+        "time",
+        "threading",
+        "asyncio",
+        "queue",
+        "sounddevice",
+        "numpy",
+        "pyttsx3",
+        "vosk",
+        "pocketsphinx",
+        "socket",
+    }
     assert not imported & forbidden

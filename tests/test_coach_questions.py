@@ -45,7 +45,10 @@ def test_before_an_exercise_that_hurt_the_coach_asks_and_waits_for_yes():
     assert (asked, ASKED) in spoken
     assert [text for t, text in spoken if asked < t < asked + 10] == []  # it waits
     after = [text for t, text in spoken if t >= asked + 10]
-    assert after[:2] == ["Gently, then. Stop at once if it hurts.", "Lie on your back with a small flat cushion under your head."]
+    assert after[:2] == [
+        "Gently, then. Stop at once if it hurts.",
+        "Lie on your back with a small flat cushion under your head.",
+    ]
     assert {e["exercise"]: e["outcome"] for e in entries if e["kind"] == "exercise"}["knee_rolls"] == "completed"
 
 
@@ -72,8 +75,9 @@ def test_unanswered_it_asks_once_more_then_leaves_the_exercise_out_without_count
 
 def test_pause_during_the_question_pauses_and_resume_asks_again():
     asked = asked_at(simulate(LIBRARY, "short", plans=plans_asking_about_knee_rolls()).entries)
-    entries = simulate(LIBRARY, "short", [said(asked + 2, "pause"), said(asked + 30, "resume")],
-                       plans=plans_asking_about_knee_rolls()).entries
+    entries = simulate(
+        LIBRARY, "short", [said(asked + 2, "pause"), said(asked + 30, "resume")], plans=plans_asking_about_knee_rolls()
+    ).entries
     spoken = [text for t, text in says(entries) if t >= asked + 2]
     assert spoken[:3] == ["Paused.", "Carrying on.", ASKED]
 
@@ -86,7 +90,9 @@ def coach_offering_resume() -> tuple[Coach, list]:
 
 def test_an_interrupted_session_is_offered_and_resumed_at_the_same_exercise():
     coach, actions = coach_offering_resume()
-    assert [a.text for a in actions if isinstance(a, Say)] == ["We stopped during knee rolls. Carry on from there? Say yes, or no."]
+    assert [a.text for a in actions if isinstance(a, Say)] == [
+        "We stopped during knee rolls. Carry on from there? Say yes, or no."
+    ]
     assert coach.state == ASKING and Intent.YES in coach.listening_for()
     actions = coach.handle(Command(Intent.YES, "yes", 5.0))
     assert SessionStarted("short", resumed_at=1) in actions
@@ -150,8 +156,10 @@ def test_bring_it_back_asks_about_each_exercise_left_out_in_turn():
 
     yes = coach.handle(Command(Intent.YES, "yes", 8.0))
     assert ExerciseRestored("pelvic_tilt") in yes  # the session layer writes it to the history
-    assert spoken(yes) == ["Pelvic tilt is back. We'll start gently, and I'll ask you first. "
-                           "Knee rolls are left out because they hurt twice. Bring them back? Say yes, or no."]
+    assert spoken(yes) == [
+        "Pelvic tilt is back. We'll start gently, and I'll ask you first. "
+        "Knee rolls are left out because they hurt twice. Bring them back? Say yes, or no."
+    ]
 
     no = coach.handle(Command(Intent.NO, "no thanks", 20.0))
     assert not any(isinstance(a, ExerciseRestored) for a in no)
@@ -173,7 +181,9 @@ def test_help_while_idle_mentions_bring_it_back_only_when_something_is_left_out(
     assert text == plain[0] + " Knee rolls are left out because they hurt; to try them again, say bring it back."
     coach = idle_coach_leaving_out("knee_rolls")
     coach.handle(Command(Intent.BRING_BACK, "bring it back", 0.0))
-    assert spoken(coach.handle(Command(Intent.HELP, "help", 5.0))) == ["Say yes to bring it back, or no to leave it out."]
+    assert spoken(coach.handle(Command(Intent.HELP, "help", 5.0))) == [
+        "Say yes to bring it back, or no to leave it out."
+    ]
 
 
 def test_unanswered_bring_back_is_asked_once_more_then_nothing_is_brought_back():
@@ -199,8 +209,10 @@ def test_start_or_stop_at_a_bring_back_question_leaves_the_rest_out():
 def test_the_end_of_the_session_that_left_an_exercise_out_says_so_once():
     coach = Coach(LIBRARY, "short")
     coach.dropped = coach.dropped_today = ("lower_back_stretch",)  # as the session layer says after a pain skip
-    news = ("Lower back stretch hurt twice in a row, so I'll leave it out from now on. "
-            "To try it again one day, say bring it back.")
+    news = (
+        "Lower back stretch hurt twice in a row, so I'll leave it out from now on. "
+        "To try it again one day, say bring it back."
+    )
     endings = []
     for _ in range(2):  # two sessions on the same day
         clock, timeline = VirtualClock(), Timeline()

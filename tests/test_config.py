@@ -109,9 +109,17 @@ def test_a_valid_file_overrides_the_defaults(home: Path):
     config, warning = load_config()
     assert warning is None
     assert config == Config(
-        input="USB", output=0, voice="gmw/en-GB-x-rp", rate_wpm=140, volume=0.8, engine="pocketsphinx",
-        sphinx_reject_below_llr=-30.0, vosk_min_confidence=0.6, bargein_tail_seconds=1.0,
-        routine="short", breath_seconds=8.0,
+        input="USB",
+        output=0,
+        voice="gmw/en-GB-x-rp",
+        rate_wpm=140,
+        volume=0.8,
+        engine="pocketsphinx",
+        sphinx_reject_below_llr=-30.0,
+        vosk_min_confidence=0.6,
+        bargein_tail_seconds=1.0,
+        routine="short",
+        breath_seconds=8.0,
     )
     assert check_config() == config
 
@@ -179,8 +187,10 @@ def test_defaults_agree_with_the_recognisers():
         ("breath_seconds: 12", "breath_seconds should be between 4 and 10 seconds, not 12."),
         ("bargein_tail_seconds: -1", "bargein_tail_seconds should be between 0 and 5 seconds, not -1."),
         ("vosk_min_confidence: 2", "vosk_min_confidence should be between 0 and 1, not 2."),
-        ("routine: Daily", "routine should be lower-case letters, digits and underscores (like knee_rolls), "
-                           "not 'Daily'."),
+        (
+            "routine: Daily",
+            "routine should be lower-case letters, digits and underscores (like knee_rolls), not 'Daily'.",
+        ),
         ("model: 5", "model should be a file or folder path, not 5."),
         ("volum: 0.5", "volum is not a known field; did you mean volume?"),
         ("colour: blue", "colour is not a known field."),
@@ -220,16 +230,18 @@ def test_a_truncated_file_gives_the_defaults_and_a_warning(home: Path, caplog: p
     with caplog.at_level(logging.WARNING, logger="voicecoach.apps.config"):
         config, warning = load_config(path)
     assert config == Config()
-    assert warning == ("Using the default settings: config.yaml:3: the file is not valid YAML: "
-                       "found unexpected end of stream.")
+    assert warning == (
+        "Using the default settings: config.yaml:3: the file is not valid YAML: found unexpected end of stream."
+    )
     assert [record.getMessage() for record in caplog.records] == [warning]
 
 
 def test_a_wrong_value_falls_back_to_its_default_and_keeps_the_rest(home: Path):
     path = write(home / "conf", VALID.replace("rate_wpm: 140", "rate_wpm: 1000"))
     config, warning = load_config(path)
-    assert warning == ("Using the default for rate_wpm: config.yaml:5: rate_wpm should be between 80 and "
-                       "450 words a minute, not 1000.")
+    assert warning == (
+        "Using the default for rate_wpm: config.yaml:5: rate_wpm should be between 80 and 450 words a minute, not 1000."
+    )
     assert config.rate_wpm == Config().rate_wpm
     assert (config.input, config.volume, config.routine) == ("USB", 0.8, "short")
 
@@ -239,8 +251,10 @@ def test_unknown_keys_are_ignored_by_the_appliance_with_a_warning(home: Path, ca
     with caplog.at_level(logging.WARNING, logger="voicecoach.apps.config"):
         config, warning = load_config(path)
     assert config == Config(input="USB")
-    assert warning == ("Using the default for volum, engine and colour: config.yaml:2: volum is not a "
-                       "known field; did you mean volume?")
+    assert warning == (
+        "Using the default for volum, engine and colour: config.yaml:2: volum is not a "
+        "known field; did you mean volume?"
+    )
     logged = [record.getMessage() for record in caplog.records]
     assert logged[-1] == warning
     assert "config.yaml:3: engine should be 'auto', 'vosk' or 'pocketsphinx', not 'whisper'." in logged
@@ -260,8 +274,9 @@ def test_an_unreadable_file_gives_the_defaults(home: Path):
 
 def test_options_given_on_the_command_line_override_the_file(home: Path):
     config = load_config(write(home / "conf", VALID))[0]
-    args = argparse.Namespace(input="2", output=None, engine="vosk", model="~/m", routine=None, exercises=None,
-                              text=False)
+    args = argparse.Namespace(
+        input="2", output=None, engine="vosk", model="~/m", routine=None, exercises=None, text=False
+    )
     merged = apply_args(config, args)
     assert (merged.input, merged.output, merged.engine) == ("2", 0, "vosk")
     assert merged.model == home / "home" / "m"
@@ -299,7 +314,9 @@ def test_config_path_prints_the_file(home: Path, capsys):
 
 def test_config_check(home: Path, capsys):
     assert run_command(capsys, "check") == (
-        0, f"There is no config file at {home / 'xdg' / 'voicecoach' / 'config.yaml'}, so the defaults apply.\n")
+        0,
+        f"There is no config file at {home / 'xdg' / 'voicecoach' / 'config.yaml'}, so the defaults apply.\n",
+    )
     path = write(home / "conf", VALID)
     assert run_command(capsys, "check", path) == (0, f"{path}: valid.\n")
     with pytest.raises(ConfigError, match=r"^config.yaml:1: volum is not a known field; did you mean volume\?$"):
@@ -311,7 +328,8 @@ def test_config_check_knows_the_routines(home: Path, capsys):
     with pytest.raises(ConfigError) as caught:
         run_command(capsys, "check", path)
     assert str(caught.value) == (
-        "config.yaml:2: routine should be a routine in exercises.yaml (daily, short, gentle, core), not 'dialy'.")
+        "config.yaml:2: routine should be a routine in exercises.yaml (daily, short, gentle, core), not 'dialy'."
+    )
 
 
 def test_config_show_prints_the_settings_in_effect(home: Path, capsys):
@@ -319,8 +337,9 @@ def test_config_show_prints_the_settings_in_effect(home: Path, capsys):
     code = config_command(argparse.Namespace(action="show", config=path, exercises=None))
     out, err = capsys.readouterr()
     assert code == 0
-    assert err == ("warning: Using the default for volum: config.yaml:13: volum is not a known field; "
-                   "did you mean volume?\n")
+    assert err == (
+        "warning: Using the default for volum: config.yaml:13: volum is not a known field; did you mean volume?\n"
+    )
     assert out.startswith(f"# voicecoach settings in effect, from {path}\n")
     shown = write(home / "shown", out)
     assert check_config(shown) == load_config(path)[0]
@@ -332,5 +351,4 @@ def test_a_file_behind_a_locked_folder_gives_the_defaults(home: Path, monkeypatc
 
     monkeypatch.setattr(Path, "exists", refuse)
     where = home / "locked" / "config.yaml"
-    assert load_config(where) == (
-        Config(), f"Using the default settings: {where} cannot be read (Permission denied).")
+    assert load_config(where) == (Config(), f"Using the default settings: {where} cannot be read (Permission denied).")

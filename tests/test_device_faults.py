@@ -49,8 +49,9 @@ def test_a_microphone_lost_mid_session_pauses_it_and_its_return_carries_on_by_it
     assert session.said(20.0)[:2] == ["Paused.", "I can't hear the microphone. I'll carry on when it is back."]
     assert session.said(300.0)[:2] == ["I can hear you again.", "Carrying on."]
     assert [state for t, state in session.states() if 20.0 <= t <= 300.0] == ["paused", "active"]
-    assert [e for e in session.timeline.entries if e["kind"] == "say" and 25.0 < e["t"] < 300.0] == [], \
+    assert [e for e in session.timeline.entries if e["kind"] == "say" and 25.0 < e["t"] < 300.0] == [], (
         "nothing is said while it waits"
+    )
 
 
 def test_a_speaker_lost_is_not_spoken_into_but_its_return_is_said():
@@ -62,15 +63,21 @@ def test_a_speaker_lost_is_not_spoken_into_but_its_return_is_said():
 
 
 def test_a_user_who_paused_first_stays_paused_when_the_device_returns():
-    session = Session(start(), Command(Intent.PAUSE, "pause", 10.0), lost("microphone", 20.0),
-                      DeviceBack("microphone", 60.0)).until(120.0)
+    session = Session(
+        start(), Command(Intent.PAUSE, "pause", 10.0), lost("microphone", 20.0), DeviceBack("microphone", 60.0)
+    ).until(120.0)
     assert session.coach.state == "paused"
     assert session.said(60.0) == ["I can hear you again."]
 
 
 def test_with_both_devices_lost_it_carries_on_only_when_both_are_back():
-    session = Session(start(), lost("microphone", 20.0), lost("speaker", 25.0), DeviceBack("microphone", 60.0),
-                      DeviceBack("speaker", 90.0)).until(89.0)
+    session = Session(
+        start(),
+        lost("microphone", 20.0),
+        lost("speaker", 25.0),
+        DeviceBack("microphone", 60.0),
+        DeviceBack("speaker", 90.0),
+    ).until(89.0)
     assert session.coach.state == "paused"
     assert "I can hear you again." not in session.said(), "nobody to hear it"
     session.until(100.0)
@@ -85,8 +92,9 @@ def test_a_device_lost_while_idle_is_announced_and_nothing_starts_when_it_return
 
 
 def test_the_same_loss_reported_twice_is_one_loss():
-    session = Session(start(), lost("microphone", 20.0), lost("microphone", 22.0),
-                      DeviceBack("microphone", 40.0)).until(50.0)
+    session = Session(
+        start(), lost("microphone", 20.0), lost("microphone", 22.0), DeviceBack("microphone", 40.0)
+    ).until(50.0)
     assert [e["lost"] for e in session.timeline.entries if e["kind"] == "fault"] == [True, False]
     assert session.coach.state == "active"
 
@@ -105,4 +113,3 @@ def test_a_resume_offer_cut_off_by_a_lost_microphone_is_made_again_when_it_retur
     session.clock.schedule(331.0, Command(Intent.YES, "yes", 331.0))
     session.until(340.0)
     assert "Carrying on with knee rolls." in session.said(331.0)
-

@@ -19,8 +19,13 @@ pytestmark = [
 
 @pytest.fixture
 def appliance(tmp_path, soundcard):
-    env = {**soundcard.env, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-           "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONFAULTHANDLER": "1"}
+    env = {
+        **soundcard.env,
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONFAULTHANDLER": "1",
+    }
     coach = Appliance(env)
     try:
         yield coach
@@ -89,7 +94,7 @@ def test_a_speaker_pulled_out_mid_hold_pauses_the_session_until_it_is_back(appli
         recue = appliance.wait_for("coach")
         appliance.wait_for("state  active · pelvic_tilt rep 1")
     print(f"\nloss noticed after {noticed:.1f} s, return after {back:.1f} s; then {recue.strip()!r}")
-    assert [line for line in appliance.seen if "cannot say \"I lost the speaker." in line], "the loss is logged"
+    assert [line for line in appliance.seen if 'cannot say "I lost the speaker.' in line], "the loss is logged"
     assert not [line for line in appliance.seen if "coach  I lost the speaker" in line], "and not said to nobody"
     assert "coach  Holding." in recue and "of five seconds." in recue, "it carries on with the hold where it was"
     assert played.sound_span_seconds() is not None, "it is heard again"
@@ -110,8 +115,14 @@ def test_broken_settings_routine_and_history_files_are_said_and_it_coaches_anywa
         h.start_session("short")
     with history.open("r+b") as file:
         file.truncate(history.stat().st_size // 2)
-    env = {**soundcard.env, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-           "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONFAULTHANDLER": "1", "VOICECOACH_EXERCISES": str(broken)}
+    env = {
+        **soundcard.env,
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONFAULTHANDLER": "1",
+        "VOICECOACH_EXERCISES": str(broken),
+    }
     sentences = [
         "coach  My settings file has a problem, so part of it is set to the defaults. The log says which.",
         "coach  My exercise file has a problem, so I'm using the built-in routines.",
@@ -135,8 +146,12 @@ def test_broken_settings_routine_and_history_files_are_said_and_it_coaches_anywa
     try:
         second.wait_for("coach  We stopped during pelvic tilt. Carry on from there? Say yes, or no.")
         said = [line.split("coach  ", 1)[1] for line in second.seen if "coach  " in line]
-        assert said == [sentences[0][7:], sentences[1][7:], "Hello.",
-                        "We stopped during pelvic tilt. Carry on from there? Say yes, or no."]
+        assert said == [
+            sentences[0][7:],
+            sentences[1][7:],
+            "Hello.",
+            "We stopped during pelvic tilt. Carry on from there? Say yes, or no.",
+        ]
         second.process.send_signal(signal.SIGTERM)
         assert second.ends_within(20) == 0
     finally:

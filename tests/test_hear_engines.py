@@ -104,9 +104,7 @@ def test_auto_with_a_real_model_opens_the_real_vosk_recogniser() -> None:
 @pytest.mark.skipif(
     importlib.util.find_spec("voicecoach.hear.sphinx") is None, reason="voicecoach.hear.sphinx is not written yet"
 )
-def test_auto_without_a_model_opens_the_real_pocketsphinx(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_auto_without_a_model_opens_the_real_pocketsphinx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(models.ENV_VOSK_MODEL, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)

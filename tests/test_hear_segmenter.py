@@ -72,7 +72,9 @@ def test_in_quiet_the_gate_changes_nothing() -> None:
 
 def test_sample_times_count_every_sample_fed_even_the_part_frame_a_flush_throws_away() -> None:
     segmenter = Segmenter(SegmenterOptions())
-    odd = np.round(noise(1.0, 4.0, seed=5)).astype("<i2").tobytes()[: 2 * (SAMPLE_RATE - 1)]  # 1 sample short of a frame
+    odd = (
+        np.round(noise(1.0, 4.0, seed=5)).astype("<i2").tobytes()[: 2 * (SAMPLE_RATE - 1)]
+    )  # 1 sample short of a frame
     for _ in range(5):  # five streams, as `voicecoach bench` feeds one recogniser
         segmenter.push(odd)
         assert segmenter.flush() == []
@@ -82,4 +84,3 @@ def test_sample_times_count_every_sample_fed_even_the_part_frame_a_flush_throws_
     found = segmenter.push(np.round(quiet).astype("<i2").tobytes()) + segmenter.flush()
     assert len(found) == 1
     assert abs(found[0].speech_start_sample - (fed + SAMPLE_RATE)) <= 0.04 * SAMPLE_RATE  # 5 part-frames were 0.1 s
-

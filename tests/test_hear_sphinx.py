@@ -80,8 +80,15 @@ def test_grammar_is_generated_from_the_phrase_table() -> None:
 
 
 def test_garbage_words_never_sound_like_a_one_word_command() -> None:
-    pronunciations = {"no": ["N OW"], "know": ["N OW"], "cause": ["K AA Z"], "pause": ["P AO Z"], "up": ["AH P"],
-                      "paws": ["P AO Z"], "the": ["DH AH"]}
+    pronunciations = {
+        "no": ["N OW"],
+        "know": ["N OW"],
+        "cause": ["K AA Z"],
+        "pause": ["P AO Z"],
+        "up": ["AH P"],
+        "paws": ["P AO Z"],
+        "the": ["DH AH"],
+    }
     ranked = ["the", "know", "cause", "paws", "up", "no"]
     assert grammar.garbage_words(ranked, pronunciations, PHRASES, count=10) == ["the", "cause", "up"]
     assert "cause" not in grammar.garbage_words(ranked, pronunciations, PHRASES, count=10, min_phone_distance=3)
@@ -160,8 +167,16 @@ def test_long_speech_is_never_a_command(recogniser: SphinxRecogniser, tmp_path: 
     assert hear(recogniser, quiet(1.0) + sentence + quiet(1.0)) == []
 
 
-@pytest.mark.parametrize("sentence", ["how am I doing this", "how much longer is the road", "where am I going",
-                                      "let's start with tea", "no thanks to him"])
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "how am I doing this",
+        "how much longer is the road",
+        "where am I going",
+        "let's start with tea",
+        "no thanks to him",
+    ],
+)
 def test_a_command_phrase_inside_a_longer_sentence_is_not_a_command(
     recogniser: SphinxRecogniser, tmp_path: Path, sentence: str
 ) -> None:

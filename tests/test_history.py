@@ -310,7 +310,9 @@ def test_two_recoveries_in_the_same_second_keep_both_bad_files(tmp_path: Path) -
     for text in (b"first", b"second"):
         path.write_bytes(text * 1000)
         History.open(path, now=MONDAY).close()
-    kept = sorted(p.read_bytes()[:6] for p in tmp_path.glob("history.sqlite3.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
+    kept = sorted(
+        p.read_bytes()[:6] for p in tmp_path.glob("history.sqlite3.corrupt-*") if not p.name.endswith(("-wal", "-shm"))
+    )
     assert kept == [b"firstf", b"second"]
 
 
@@ -389,4 +391,6 @@ def test_the_coachs_own_records_make_a_pain_skip_and_a_gentler_plan(history: His
     (last,) = history.recent(1)
     assert last.hurt == (second["exercise"],) and len(last.results) == len(LIBRARY.plan("short"))
     plan = [p.id for p in apply(LIBRARY.plan("short"), history.adjustments(EXERCISES))]
-    assert second["exercise"] not in plan and plan == [p.id for p in LIBRARY.plan("short") if p.id != second["exercise"]]
+    assert second["exercise"] not in plan and plan == [
+        p.id for p in LIBRARY.plan("short") if p.id != second["exercise"]
+    ]

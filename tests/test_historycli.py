@@ -54,7 +54,10 @@ def test_no_history_yet_is_said_and_no_file_is_made(tmp_path: Path) -> None:
 
 def test_prints_the_summary_sessions_numbers_and_dropped_exercises(path: Path) -> None:
     text = run("--history", str(path))
-    assert text.splitlines()[0] == "You've done two sessions in the last seven days, a two-day streak; pelvic tilt hurt last time."
+    assert (
+        text.splitlines()[0]
+        == "You've done two sessions in the last seven days, a two-day streak; pelvic tilt hurt last time."
+    )
     assert text.count("short") == 2 and "skipped Pelvic tilt (hurt)" in text
     assert "Knee rolls" in text and "8 reps, hold 1 breath" in text
     assert "Left out because they hurt" in text and "pelvic_tilt  (Pelvic tilt): Hurt twice in a row" in text

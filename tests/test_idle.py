@@ -52,15 +52,18 @@ def test_minutes_of_idle_keep_memory_clock_and_hearing(tmp_path):
     talk = iter([idle.at_dbfs(flite(text, tmp_path), -30.0) for text in TALK * 4])
     start = idle.at_dbfs(flite("start", tmp_path), -24.0)
     ending = np.concatenate([np.zeros(SAMPLE_RATE, np.float32), start, np.zeros(3 * SAMPLE_RATE, np.float32)])
-    room = idle.Room(8 * 60.0, floor, lambda: next(talk), talk_every_seconds=60.0, ending=ending, seed=3,
-                     mark_seconds=30.0)
+    room = idle.Room(
+        8 * 60.0, floor, lambda: next(talk), talk_every_seconds=60.0, ending=ending, seed=3, mark_seconds=30.0
+    )
     began = time.monotonic()
 
     figures = idle.run_idle(room, skew_ppm=500.0, warmup_hours=2 / 60)
 
-    print(f"\n{figures.audio_hours * 60:.0f} simulated minutes in {time.monotonic() - began:.0f} s; "
-          f"{figures.talk_stretches} stretches of talk; RSS {figures.rss_start_mb:.0f} -> {figures.rss_end_mb:.0f} MB "
-          f"(max {figures.rss_max_mb:.0f}); drift at most {figures.drift_max_ms:.1f} ms")
+    print(
+        f"\n{figures.audio_hours * 60:.0f} simulated minutes in {time.monotonic() - began:.0f} s; "
+        f"{figures.talk_stretches} stretches of talk; RSS {figures.rss_start_mb:.0f} -> {figures.rss_end_mb:.0f} MB "
+        f"(max {figures.rss_max_mb:.0f}); drift at most {figures.drift_max_ms:.1f} ms"
+    )
     assert figures.talk_stretches >= 3
     assert figures.false_activations == [], "nothing in the room is a command"
     assert figures.state_before_ending == "idle"

@@ -37,8 +37,9 @@ def sandbox(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("XDG_", "VOICECOACH_"))}
-    env.update(HOME=str(home), PATH=f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}",
-               XDG_CONFIG_HOME=str(home / ".config"))
+    env.update(
+        HOME=str(home), PATH=f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}", XDG_CONFIG_HOME=str(home / ".config")
+    )
     return env
 
 

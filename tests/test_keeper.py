@@ -51,7 +51,10 @@ def test_three_good_sessions_grow_a_hold_by_one_step_within_the_seed_range(tmp_p
     keeper, coach, history = keeper_for(tmp_path)
     stretch = LIBRARY.content.exercises["full_body_stretch"]
     for _ in range(3):
-        assert next(p for p in coach.plans["short"] if p.id == "full_body_stretch").hold_seconds == stretch.hold_seconds.low
+        assert (
+            next(p for p in coach.plans["short"] if p.id == "full_body_stretch").hold_seconds
+            == stretch.hold_seconds.low
+        )
         session(keeper, coach)
     grown = next(p for p in coach.plans["short"] if p.id == "full_body_stretch")
     assert grown.hold_seconds == stretch.hold_seconds.low + 1 <= stretch.hold_seconds.high
@@ -83,7 +86,9 @@ def session_answering(keeper: SessionKeeper, coach: Coach, answer: str) -> list[
     run(coach, clock, speaker, timeline, observe=keeper.observe, until=0.0)
     while coach.state != "asking":
         run(coach, clock, speaker, timeline, start=False, observe=keeper.observe, until=clock.now() + 1.0)
-    clock.schedule(clock.now() + 1.0, Command(Intent.SKIP if answer == "skip" else Intent.YES, answer, clock.now() + 1.0))
+    clock.schedule(
+        clock.now() + 1.0, Command(Intent.SKIP if answer == "skip" else Intent.YES, answer, clock.now() + 1.0)
+    )
     run(coach, clock, speaker, timeline, start=False, observe=keeper.observe)
     return timeline.entries
 
@@ -104,8 +109,10 @@ def test_two_pain_skips_leave_it_out_the_session_end_says_so_once_and_bring_it_b
     session(keeper, coach, (200.0, Intent.SKIP, "it hurts"))  # knee rolls hurt
     second = session_answering(keeper, coach, "skip")  # "Last time knee rolls hurt. Try them gently, or skip?"
     assert [e for e in second if e["kind"] == "end"][0]["skipped"] == ["knee_rolls"]
-    news = ("Knee rolls hurt twice in a row, so I'll leave them out from now on. "
-            "To try them again one day, say bring it back.")
+    news = (
+        "Knee rolls hurt twice in a row, so I'll leave them out from now on. "
+        "To try them again one day, say bring it back."
+    )
     assert [e["text"] for e in second if e["kind"] == "say"][-1].endswith(news)  # the closing words
     assert "knee_rolls" not in [p.id for p in coach.plans["short"]] and coach.dropped == ("knee_rolls",)
 
@@ -113,11 +120,14 @@ def test_two_pain_skips_leave_it_out_the_session_end_says_so_once_and_bring_it_b
     assert all(news not in e.get("text", "") for e in third)
     assert [e for e in third if e["kind"] == "end"][0]["done"] == ["pelvic_tilt", "full_body_stretch"]
 
-    answers = say_while_idle(keeper, coach, (Intent.HELP, "what can i say"), (Intent.BRING_BACK, "bring them back"),
-                             (Intent.YES, "yes"))
+    answers = say_while_idle(
+        keeper, coach, (Intent.HELP, "what can i say"), (Intent.BRING_BACK, "bring them back"), (Intent.YES, "yes")
+    )
     assert answers[0].endswith("Knee rolls are left out because they hurt; to try them again, say bring it back.")
-    assert answers[1:] == ["Knee rolls are left out because they hurt twice. Bring them back? Say yes, or no.",
-                           "Knee rolls are back. We'll start gently, and I'll ask you first. Say start when you're ready."]
+    assert answers[1:] == [
+        "Knee rolls are left out because they hurt twice. Bring them back? Say yes, or no.",
+        "Knee rolls are back. We'll start gently, and I'll ask you first. Say start when you're ready.",
+    ]
     knee_rolls = next(p for p in coach.plans["short"] if p.id == "knee_rolls")  # in the next session's plan
     assert knee_rolls.reps == LIBRARY.content.exercises["knee_rolls"].reps.low
     assert knee_rolls.ask_first == "You asked for knee rolls back. Try them gently, or skip?"

@@ -61,8 +61,9 @@ def speechlike(seconds: float, seed: int) -> np.ndarray:
 def feed_presence(mic: np.ndarray, reference: np.ndarray) -> EchoPresence:
     presence = EchoPresence()
     for start in range(0, len(mic), 800):
-        presence.update(mic[start : start + 800].astype("<i2").tobytes(),
-                        reference[start : start + 800].astype("<i2").tobytes())
+        presence.update(
+            mic[start : start + 800].astype("<i2").tobytes(), reference[start : start + 800].astype("<i2").tobytes()
+        )
     return presence
 
 

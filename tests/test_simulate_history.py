@@ -17,8 +17,24 @@ EXERCISES = str(REPO / "exercises.yaml")
 def day(history: Path, when: str, capsys, *said: str) -> list[dict]:
     """One simulated daily session on `when`; its timeline."""
     says = [arg for s in said for arg in ("--say", s)]
-    assert main(["simulate", "--exercises", EXERCISES, "--routine", "daily", "--json",
-                 "--history", str(history), "--at", when, *says]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--exercises",
+                EXERCISES,
+                "--routine",
+                "daily",
+                "--json",
+                "--history",
+                str(history),
+                "--at",
+                when,
+                *says,
+            ]
+        )
+        == 0
+    )
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
@@ -57,8 +73,9 @@ def test_sessions_done_without_pain_grow_the_numbers(tmp_path, capsys):
     counted = []
     for n in range(1, 8):
         timeline = day(history, f"2026-03-0{n}T08:00", capsys)
-        counted.append(max(e.get("rep") or 0 for e in timeline if e["kind"] == "state"
-                           and e.get("exercise") == "back_extension"))
+        counted.append(
+            max(e.get("rep") or 0 for e in timeline if e["kind"] == "state" and e.get("exercise") == "back_extension")
+        )
     assert counted[0] == 8, "the first session starts at the low end of 8 to 10"
     assert counted == sorted(counted) and counted[-1] > counted[0], counted
     assert max(counted) <= 10, "never past the article's range"

@@ -53,9 +53,7 @@ def test_every_render_of_many_takes_its_own_rate_and_volume(tmp_path: Path) -> N
     # render came out at the previous synthesiser's rate or volume.
     for round_ in range(40):
         slow = PyttsxSynthesiser(VoiceSettings(rate_wpm=120), cache_dir=tmp_path / f"{round_}")
-        fast = PyttsxSynthesiser(
-            VoiceSettings(rate_wpm=260, volume=0.5), cache_dir=tmp_path / f"{round_}"
-        )
+        fast = PyttsxSynthesiser(VoiceSettings(rate_wpm=260, volume=0.5), cache_dir=tmp_path / f"{round_}")
         slow_audio, fast_audio = slow.render("Hold for five breaths."), fast.render("Hold.")
         fast_audio = fast.render("Hold for five breaths.")
         assert fast_audio.duration_seconds < slow_audio.duration_seconds * 0.8, round_
@@ -159,9 +157,7 @@ def test_unknown_voice_is_one_sentence(tmp_path: Path) -> None:
         synthesiser.render("Hello")
 
 
-@pytest.mark.parametrize(
-    "settings", [dict(rate_wpm=20), dict(rate_wpm=1000), dict(volume=1.5), dict(voice=" ")]
-)
+@pytest.mark.parametrize("settings", [dict(rate_wpm=20), dict(rate_wpm=1000), dict(volume=1.5), dict(voice=" ")])
 def test_voice_settings_are_checked(settings: dict[str, object]) -> None:
     with pytest.raises(VoicecoachError):
         VoiceSettings(**settings)  # type: ignore[arg-type]

@@ -39,8 +39,10 @@ def test_only_pause_stop_and_skip_can_interrupt_speech():
 
 
 def test_a_command_in_the_coachs_own_words_is_its_own_voice():
-    guard = guard_with(("Say pause at any time, or skip if something hurts.", 5.0, 9.0),
-                       ("Stopping here. You did one exercise.", 20.0, 22.0))
+    guard = guard_with(
+        ("Say pause at any time, or skip if something hurts.", 5.0, 9.0),
+        ("Stopping here. You did one exercise.", 20.0, 22.0),
+    )
     assert guard.verdict(Intent.PAUSE, "pause", 5.3, 5.8).startswith("the coach was saying it")
     assert guard.verdict(Intent.SKIP, "skip", 7.0, 7.4).startswith("the coach was saying it")
     assert guard.verdict(Intent.STOP, "stop", 20.1, 20.5).startswith("the coach was saying it")
@@ -99,8 +101,12 @@ def silence_wav(path: Path, seconds: float) -> Path:
 def session(tmp_path, synthesiser, *said: tuple[float, str], seconds: float = 120.0):
     recogniser = ScriptedRecogniser(*said)
     timeline = simulate_from_wav(
-        LIBRARY, "short", silence_wav(tmp_path / "mic.wav", seconds), recogniser=recogniser,
-        synthesiser=synthesiser, speaker_out=tmp_path / "out.wav",
+        LIBRARY,
+        "short",
+        silence_wav(tmp_path / "mic.wav", seconds),
+        recogniser=recogniser,
+        synthesiser=synthesiser,
+        speaker_out=tmp_path / "out.wav",
     )
     return timeline.entries, recogniser
 
@@ -117,7 +123,7 @@ def test_pause_mid_sentence_cuts_the_speech_within_100_ms_and_resume_carries_on(
     with wave.open(str(tmp_path / "out.wav")) as out:
         audio = np.frombuffer(out.readframes(out.getnframes()), dtype="<i2")
         rate = out.getframerate()
-    quiet = audio[round((paused_at + 0.1 + 1.5) * rate): round(heard[1]["t"] * rate)]
+    quiet = audio[round((paused_at + 0.1 + 1.5) * rate) : round(heard[1]["t"] * rate)]
     assert len(quiet) and np.abs(quiet).max() == 0, "after 'Paused.' the speaker is silent until resume"
 
 

@@ -24,7 +24,9 @@ CORPUS = REPO.parent / "shared" / "corpus"
 LIBRARY = load(REPO / "exercises.yaml")
 USER_RMS = 3000.0  # a voice at a comfortable level for a USB microphone
 
-pytestmark = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed (scripts/setup.sh --test)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("flite") is None, reason="flite is not installed (scripts/setup.sh --test)"
+)
 
 
 def read_16k(path: Path) -> np.ndarray:
@@ -106,7 +108,11 @@ def test_run_coaches_by_voice_through_real_audio_streams(tmp_path, soundcard):
     with soundcard.capture() as played:
         coach = subprocess.Popen(
             [sys.executable, "-m", "voicecoach", "run", "--routine", "short", "--engine", "pocketsphinx"],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             time.sleep(8.0)  # starting up and the greeting
@@ -132,8 +138,9 @@ def test_run_coaches_by_voice_through_real_audio_streams(tmp_path, soundcard):
 
 def test_the_coachs_own_voice_leaking_into_the_microphone_triggers_nothing(tmp_path, synthesiser):
     quiet = track(tmp_path, 400.0, [])
-    entries = simulate_from_wav(LIBRARY, "short", quiet, engine="pocketsphinx", synthesiser=synthesiser,
-                                room_echo_db=-10.0).entries
+    entries = simulate_from_wav(
+        LIBRARY, "short", quiet, engine="pocketsphinx", synthesiser=synthesiser, room_echo_db=-10.0
+    ).entries
     assert [e for e in entries if e["kind"] in ("heard", "ignored")] == []
     assert [e for e in entries if e["kind"] == "end"][0]["stopped"] is False
 
@@ -145,6 +152,7 @@ def test_without_echo_cancelling_the_same_room_makes_a_recogniser_without_reject
 
     gullible = SphinxRecogniser(SphinxOptions(reject_below_llr=-100.0, garbage_words=0))
     quiet = track(tmp_path, 120.0, [])
-    entries = simulate_from_wav(LIBRARY, "short", quiet, recogniser=gullible, synthesiser=synthesiser,
-                                room_echo_db=-10.0, echo="none").entries
+    entries = simulate_from_wav(
+        LIBRARY, "short", quiet, recogniser=gullible, synthesiser=synthesiser, room_echo_db=-10.0, echo="none"
+    ).entries
     assert [e for e in entries if e["kind"] in ("heard", "ignored")], "the leak is real enough to matter"

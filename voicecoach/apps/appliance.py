@@ -46,8 +46,11 @@ def serve(args: argparse.Namespace) -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # only that: raising here can land anywhere
     settings = args.settings
-    problems = ["My settings file has a problem, so part of it is set to the defaults. The log says which."
-                ] if args.settings_warning else []
+    problems = (
+        ["My settings file has a problem, so part of it is set to the defaults. The log says which."]
+        if args.settings_warning
+        else []
+    )
     library, problem = _library(settings.exercises)
     problems += [problem] if problem else []
     history = _history(History, settings.history, problems)
@@ -72,7 +75,9 @@ def serve(args: argparse.Namespace) -> int:
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(), reference=reference)
     faults = Faults()
     offer = keeper.resume_offer()
-    greeting = "Hello." if offer else f"Hello. Say start when you're ready for the {library.routine(routine).name.lower()}."
+    greeting = (
+        "Hello." if offer else f"Hello. Say start when you're ready for the {library.routine(routine).name.lower()}."
+    )
     for text in problems + [greeting]:  # queued on the speaker in this order, before any question
         timeline.add(clock.now(), "say", text=text)
         speaker.say(text, 0, clock.now())
@@ -81,8 +86,16 @@ def serve(args: argparse.Namespace) -> int:
         if offer is not None:
             carry_out(coach.offer_resume(*offer, now=clock.now()), clock, speaker, timeline, keeper.observe)
         while not stopping.is_set():  # the loop comes up for air twice a second to see whether to stop
-            run(coach, clock, speaker, timeline, start=False, until=clock.now() + STOP_POLL_SECONDS,
-                observe=keeper.observe, faults=faults)
+            run(
+                coach,
+                clock,
+                speaker,
+                timeline,
+                start=False,
+                until=clock.now() + STOP_POLL_SECONDS,
+                observe=keeper.observe,
+                faults=faults,
+            )
         log.info("stopping on request")
     finally:
         stopping.set()

@@ -30,8 +30,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else find_exercises(args.exercises)
     library = load(path)
     content = library.content
-    print(f"{path}: valid, {len(content.exercises)} exercises and {len(content.routines)} routines "
-          f"({', '.join(content.routines)}).")
+    print(
+        f"{path}: valid, {len(content.exercises)} exercises and {len(content.routines)} routines "
+        f"({', '.join(content.routines)})."
+    )
     return 0
 
 
@@ -56,8 +58,10 @@ def cmd_list(args: argparse.Namespace) -> int:
             planned = segment.planned
             assert planned is not None
             tag = " (cool-down)" if planned.cool_down else ""
-            print(f"  {number:2}. {planned.name + tag:44} {clock_text(segment_seconds(segment, Pace()))[:-2]:>5}  "
-                  f"{_numbers(planned)}")
+            print(
+                f"  {number:2}. {planned.name + tag:44} {clock_text(segment_seconds(segment, Pace()))[:-2]:>5}  "
+                f"{_numbers(planned)}"
+            )
         print()
     return 0
 
@@ -92,10 +96,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from voicecoach.session.live import open_configured_recogniser
         from voicecoach.session.wavsim import simulate_from_wav
 
-        simulate_from_wav(library, routine, Path(args.mic), said, show=printer(args.json),
-                          recogniser=open_configured_recogniser(args.settings),
-                          speaker_out=Path(args.speaker_out) if args.speaker_out else None,
-                          echo=args.echo, room_echo_db=args.room_echo_db, settings=args.settings)
+        simulate_from_wav(
+            library,
+            routine,
+            Path(args.mic),
+            said,
+            show=printer(args.json),
+            recogniser=open_configured_recogniser(args.settings),
+            speaker_out=Path(args.speaker_out) if args.speaker_out else None,
+            echo=args.echo,
+            room_echo_db=args.room_echo_db,
+            settings=args.settings,
+        )
         return 0
     if args.history is None:
         if args.at is not None:
@@ -105,8 +117,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from voicecoach.history.store import History
 
     with History.open(args.history) as history:
-        simulate(library, routine, said, Timeline(printer(args.json)), pace=args.settings.pace(),
-                 history=history, started_at=args.at)
+        simulate(
+            library,
+            routine,
+            said,
+            Timeline(printer(args.json)),
+            pace=args.settings.pace(),
+            history=history,
+            started_at=args.at,
+        )
     return 0
 
 
@@ -182,8 +201,9 @@ def cmd_mic_test(args: argparse.Namespace) -> int:
 def cmd_download_model(args: argparse.Namespace) -> int:
     from voicecoach.hear.models import ProgressLine, download_model
 
-    path = download_model(Path(args.dir) if args.dir else None, force=args.force,
-                          progress=ProgressLine() if sys.stderr.isatty() else None)
+    path = download_model(
+        Path(args.dir) if args.dir else None, force=args.force, progress=ProgressLine() if sys.stderr.isatty() else None
+    )
     print(f"The speech model is installed at {path}.")
     return 0
 
@@ -216,8 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--exercises", metavar="FILE", help="the routine file (default: ./exercises.yaml)")
     common.add_argument("--debug", action="store_true", help="log details and show tracebacks")
-    common.add_argument("--config", metavar="FILE",
-                        help="the settings file (default: ~/.config/voicecoach/config.yaml or $VOICECOACH_CONFIG)")
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the settings file (default: ~/.config/voicecoach/config.yaml or $VOICECOACH_CONFIG)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("check", parents=[common], help="validate a routine file")
@@ -232,21 +255,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", parents=[common], help="run a routine in virtual time")
     p.add_argument("--routine", metavar="NAME", help="routine id (default: the first in the file)")
-    p.add_argument("--say", action="append", default=[], metavar="T:PHRASE",
-                   help="the user says PHRASE at T seconds (or M:SS), e.g. 95:pause; repeatable")
+    p.add_argument(
+        "--say",
+        action="append",
+        default=[],
+        metavar="T:PHRASE",
+        help="the user says PHRASE at T seconds (or M:SS), e.g. 95:pause; repeatable",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--mic", metavar="IN.wav", help="a microphone recording to hear commands from")
     p.add_argument("--speaker-out", metavar="OUT.wav", help="with --mic: write what the coach said")
     p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech recogniser (default: auto)")
     p.add_argument("--model", metavar="DIR", help="Vosk model directory")
-    p.add_argument("--echo", choices=("auto", "livekit", "none"), default="auto",
-                   help="with --mic: the echo canceller (auto: livekit's WebRTC AEC3 if it loads)")
-    p.add_argument("--room-echo-db", type=float, metavar="DB",
-                   help="with --mic: also leak the coach's own voice into the microphone at DB (e.g. -10)")
-    p.add_argument("--history", metavar="FILE",
-                   help="remember the session in this history file, as serve does, and plan it from there")
-    p.add_argument("--at", metavar="WHEN", type=_moment,
-                   help="with --history: when the session begins, e.g. 2026-03-02 or 2026-03-02T18:30 (default: now)")
+    p.add_argument(
+        "--echo",
+        choices=("auto", "livekit", "none"),
+        default="auto",
+        help="with --mic: the echo canceller (auto: livekit's WebRTC AEC3 if it loads)",
+    )
+    p.add_argument(
+        "--room-echo-db",
+        type=float,
+        metavar="DB",
+        help="with --mic: also leak the coach's own voice into the microphone at DB (e.g. -10)",
+    )
+    p.add_argument(
+        "--history",
+        metavar="FILE",
+        help="remember the session in this history file, as serve does, and plan it from there",
+    )
+    p.add_argument(
+        "--at",
+        metavar="WHEN",
+        type=_moment,
+        help="with --history: when the session begins, e.g. 2026-03-02 or 2026-03-02T18:30 (default: now)",
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", parents=[common], help="coach a routine in real time")
@@ -256,10 +299,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="DIR", help="Vosk model directory")
     p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
     p.add_argument("--output", metavar="DEVICE", help="speaker: name or index")
-    p.add_argument("--echo", choices=("auto", "livekit", "none"), default="auto",
-                   help="the echo canceller (auto: livekit's WebRTC AEC3 if it loads)")
-    p.add_argument("--no-history", action="store_true",
-                   help="do not remember this session (by default it is written to the history, as serve does)")
+    p.add_argument(
+        "--echo",
+        choices=("auto", "livekit", "none"),
+        default="auto",
+        help="the echo canceller (auto: livekit's WebRTC AEC3 if it loads)",
+    )
+    p.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not remember this session (by default it is written to the history, as serve does)",
+    )
     p.set_defaults(func=cmd_run)
 
     from voicecoach.apps.historycli import add_arguments as add_history_arguments
@@ -273,7 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=("check", "show", "path"), default="show")
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("serve", parents=[common], help="the appliance: wait for 'start', coach, remember (systemd runs this)")
+    p = sub.add_parser(
+        "serve", parents=[common], help="the appliance: wait for 'start', coach, remember (systemd runs this)"
+    )
     p.add_argument("--routine", metavar="NAME", help="the routine 'start' begins (default: the settings' or the first)")
     p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech recogniser (default: auto)")
     p.add_argument("--model", metavar="DIR", help="Vosk model directory")
@@ -309,8 +361,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return bench(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.func is not cmd_config:
             args.settings, args.settings_warning = _settings(args)

@@ -22,9 +22,16 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `voicecoach history` (--exercises and --debug come from the common parent)."""
     parser.add_argument("--history", metavar="FILE", help=f"the history file (default: {_shown_default()})")
-    parser.add_argument("--sessions", type=int, default=10, metavar="N", help="how many recent sessions to list (default 10)")
-    parser.add_argument("--restore", metavar="EXERCISE", action="append", default=[],
-                        help="bring back an exercise left out because it hurt; repeatable")
+    parser.add_argument(
+        "--sessions", type=int, default=10, metavar="N", help="how many recent sessions to list (default 10)"
+    )
+    parser.add_argument(
+        "--restore",
+        metavar="EXERCISE",
+        action="append",
+        default=[],
+        help="bring back an exercise left out because it hurt; repeatable",
+    )
     parser.add_argument("--plot", metavar="FILE.png", help="also draw sessions per week and skipped exercises")
     parser.add_argument("--weeks", type=int, default=12, metavar="N", help="weeks to plot (default 12)")
 
@@ -46,7 +53,10 @@ def history_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     exercises = library.content.exercises
     with History.open(path) as history:
         if history.recovered_from:
-            print(f"The history could not be read; it was moved to {history.recovered_from} and a new one started.", file=out)
+            print(
+                f"The history could not be read; it was moved to {history.recovered_from} and a new one started.",
+                file=out,
+            )
         for exercise_id in args.restore:
             if exercise_id not in exercises:
                 raise VoicecoachError(f"{library.path.name} has no exercise called {exercise_id!r}.")
@@ -98,7 +108,7 @@ def _print_exercises(adjustments: dict[str, Adjustment], names: dict[str, str], 
         print(f"  {names.get(exercise_id, exercise_id):<{width}}  {_numbers(a):<24} {a.why}{flag}", file=out)
     dropped = [e for e, a in adjustments.items() if a.dropped]
     if dropped:
-        print("\nLeft out because they hurt (say \"bring it back\" to the coach, or use --restore EXERCISE):", file=out)
+        print('\nLeft out because they hurt (say "bring it back" to the coach, or use --restore EXERCISE):', file=out)
         for exercise_id in dropped:
             print(f"  {exercise_id}  ({names.get(exercise_id, exercise_id)}): {adjustments[exercise_id].why}", file=out)
 

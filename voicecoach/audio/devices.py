@@ -68,9 +68,7 @@ def find_device(spec: DeviceSpec, kind: Kind) -> Device:
     devices = [d for d in list_devices() if _channels(d, kind) > 0]
     what = "microphone" if kind == "input" else "speaker"
     if not devices:
-        raise AudioError(
-            f"No {what} was found; plug one in, check `voicecoach devices`, or run with --text."
-        )
+        raise AudioError(f"No {what} was found; plug one in, check `voicecoach devices`, or run with --text.")
     if spec is None:
         chosen = [d for d in devices if (d.is_default_input if kind == "input" else d.is_default_output)]
         return chosen[0] if chosen else devices[0]

@@ -49,12 +49,12 @@ class Microphone:
         )
         self._silent_count = 0  # of _silent_blocks (a running count: status is read from other threads)
         self.device_rate, self.channels = pick_settings(
-            self.device, "input", [device_rate] if device_rate else [SAMPLE_RATE, self.device.default_sample_rate, 48_000, 44_100]
+            self.device,
+            "input",
+            [device_rate] if device_rate else [SAMPLE_RATE, self.device.default_sample_rate, 48_000, 44_100],
         )
         blocksize = max(1, round(self.device_rate * block_seconds))
-        self._queue: queue.Queue[Any] = queue.Queue(
-            maxsize=max(1, round(max_queued_seconds / block_seconds))
-        )
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, round(max_queued_seconds / block_seconds)))
         self._resampler = (
             None
             if self.device_rate == SAMPLE_RATE
@@ -133,7 +133,7 @@ class Microphone:
 
     @property
     def status(self) -> Status:
-        """"listening", "ended" (closed) or "lost" (the device went away); polling never raises."""
+        """ "listening", "ended" (closed) or "lost" (the device went away); polling never raises."""
         if self._error is not None:
             return "lost"
         if self._closing or self._ended:
@@ -165,8 +165,10 @@ class Microphone:
         blocks, silent = self._silent_blocks, self._silent_count
         if self.dead_silence_seconds and len(blocks) == blocks.maxlen and silent >= DEAD_SHARE * len(blocks):
             share = silent / len(blocks)
-            return (f"{share:.0%} of its last {self.dead_silence_seconds:.0f} seconds were digital silence "
-                    "(muted or unplugged?)")
+            return (
+                f"{share:.0%} of its last {self.dead_silence_seconds:.0f} seconds were digital silence "
+                "(muted or unplugged?)"
+            )
         return ""
 
     def check_hearing(self, seconds: float = 1.5) -> None:
@@ -187,9 +189,7 @@ class Microphone:
             )
 
     def _lose(self, why: str) -> AudioError:
-        self._error = AudioError(
-            f"Lost the microphone {self.device.name!r}: {why}; check it, or run with --text."
-        )
+        self._error = AudioError(f"Lost the microphone {self.device.name!r}: {why}; check it, or run with --text.")
         log.warning("%s", self._error)
         return self._error
 
@@ -208,4 +208,3 @@ class Microphone:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

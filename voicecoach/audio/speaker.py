@@ -51,7 +51,9 @@ class Speaker:
         self.device = find_device(device, "output")
         self.stall_seconds = stall_seconds
         self.device_rate, self.channels = pick_settings(
-            self.device, "output", [device_rate] if device_rate else [self.device.default_sample_rate, 48_000, 44_100, 22_050]
+            self.device,
+            "output",
+            [device_rate] if device_rate else [self.device.default_sample_rate, 48_000, 44_100, 22_050],
         )
         self._lock = threading.Lock()
         self._clips: deque[_Clip] = deque()
@@ -147,7 +149,9 @@ class Speaker:
         time.sleep(seconds)
         taken = (self._frames_played - before) / self.device_rate
         if taken < 0.5 * seconds or self.lost:
-            raise AudioError(f"The speaker {self.device.name!r} opened but took {taken:.1f} s of sound in {seconds:.1f} s.")
+            raise AudioError(
+                f"The speaker {self.device.name!r} opened but took {taken:.1f} s of sound in {seconds:.1f} s."
+            )
 
     # The PortAudio thread: copy samples, hand finished clips over, nothing else.
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -213,4 +217,3 @@ class Speaker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

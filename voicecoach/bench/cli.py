@@ -41,8 +41,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (or, internally, one worker task); print the table; 0 on success."""
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING if args.worker else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING if args.worker else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if args.worker:
         args.result.write_text(json.dumps(execute(Task.load(args.worker))))
         return 0
@@ -63,15 +65,23 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="voicecoach-bench-") as tmp:
         workdir = Path(tmp)
         plan = planning.make_plan(Corpus(args.corpus.resolve()), sizes, args.seed, workdir)
-        todo = [(system, task) for system in SYSTEMS
-                for task in planning.tasks(plan, system, args.seed, args.engine, args.model, split=not args.quick)]
+        todo = [
+            (system, task)
+            for system in SYSTEMS
+            for task in planning.tasks(plan, system, args.seed, args.engine, args.model, split=not args.quick)
+        ]
         results = _run_all(todo, workdir, args.jobs)
         counts = _counts(plan, results)
     figures = {system: report.figures(system, report.merge(results[system])) for system in SYSTEMS}
     result = {
-        "engine": args.engine, "corpus": str(args.corpus), "seed": args.seed, "quick": args.quick,
-        "snrs_db": list(sizes.snrs_db), "voice_level_dbfs": round(plan.voice_dbfs, 1),
-        "counts": counts, **figures,
+        "engine": args.engine,
+        "corpus": str(args.corpus),
+        "seed": args.seed,
+        "quick": args.quick,
+        "snrs_db": list(sizes.snrs_db),
+        "voice_level_dbfs": round(plan.voice_dbfs, 1),
+        "counts": counts,
+        **figures,
         "elapsed_seconds": round(time.monotonic() - started, 1),
         "notes": {
             "real": "accept_real: human recordings from the corpus; accept_synthetic: flite and espeak-ng voices",
@@ -80,7 +90,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "self_triggers": "coach: echo canceller (when available) and EchoGuard; peer: neither, as naive projects run",
             "latency": "from the energy end of speech to the chunk whose feed() returned the command; clean real and synthetic clips",
             "peak_rss_mb": "a worker that only opens the recogniser and streams real clips one by one through it; "
-                           "peak_rss_mb_with_bench_buffers: the largest other worker, which also holds whole test streams",
+            "peak_rss_mb_with_bench_buffers: the largest other worker, which also holds whole test streams",
         },
     }
     args.out.write_text(json.dumps(result, indent=1))

@@ -59,7 +59,9 @@ def run(
     events: list[Event] = []
 
     def event(heard: Heard, returned: float) -> Event:
-        here = dataclasses.replace(heard, start_seconds=heard.start_seconds - origin, end_seconds=heard.end_seconds - origin)
+        here = dataclasses.replace(
+            heard, start_seconds=heard.start_seconds - origin, end_seconds=heard.end_seconds - origin
+        )
         return Event(here, returned, judge(here) if judge else None)
 
     at = 0
@@ -81,7 +83,9 @@ def run(
 
 
 def overlapping(events: list[Event], place: Placed) -> list[Event]:
-    return [e for e in events if e.heard.start_seconds < place.end_seconds and place.start_seconds < e.heard.end_seconds]
+    return [
+        e for e in events if e.heard.start_seconds < place.end_seconds and place.start_seconds < e.heard.end_seconds
+    ]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 FRAMES_PER_SECOND = 100
 _ALTERNATE = re.compile(r"\(\d+\)$")
 
+
 class NaivePeer:
     """What simple voice projects do (PocketSphinx's own `LiveSpeech` loop): its Endpointer cuts the
     stream, the default decoder transcribes each stretch with the full language model, and any

@@ -34,12 +34,32 @@ class Sizes:
     narration_seconds: float | None
 
 
-FULL = Sizes(real_per_word=50, noise_clips=12, noises=None, snrs_db=(20.0, 10.0, 5.0, 0.0), synthetic_phrases=None,
-             synthetic_voices_per_phrase=5, distractors_per_word=15, nontarget_words=100, speech_files=None,
-             speech_shards=2, narration_seconds=None)
-QUICK = Sizes(real_per_word=2, noise_clips=2, noises=2, snrs_db=(20.0, 10.0, 5.0, 0.0), synthetic_phrases=4,
-              synthetic_voices_per_phrase=1, distractors_per_word=1, nontarget_words=3, speech_files=2,
-              speech_shards=1, narration_seconds=25.0)
+FULL = Sizes(
+    real_per_word=50,
+    noise_clips=12,
+    noises=None,
+    snrs_db=(20.0, 10.0, 5.0, 0.0),
+    synthetic_phrases=None,
+    synthetic_voices_per_phrase=5,
+    distractors_per_word=15,
+    nontarget_words=100,
+    speech_files=None,
+    speech_shards=2,
+    narration_seconds=None,
+)
+QUICK = Sizes(
+    real_per_word=2,
+    noise_clips=2,
+    noises=2,
+    snrs_db=(20.0, 10.0, 5.0, 0.0),
+    synthetic_phrases=4,
+    synthetic_voices_per_phrase=1,
+    distractors_per_word=1,
+    nontarget_words=3,
+    speech_files=2,
+    speech_shards=1,
+    narration_seconds=25.0,
+)
 
 
 @dataclass(frozen=True)
@@ -66,37 +86,59 @@ def make_plan(corpus: Corpus, sizes: Sizes, seed: int, workdir: Path) -> Plan:
     if not real:
         raise VoicecoachError(f"{corpus.root}/commands has no recordings of any command word.")
     voice_dbfs = statistics.median(speech_dbfs(read_wav(c.path)) for c in real)
-    main_words = {w: [c for c in real if c.label == w] for w in by_word if len(by_word[w]) >= 10} or \
-        {w: [c for c in real if c.label == w] for w in by_word}
+    main_words = {w: [c for c in real if c.label == w] for w in by_word if len(by_word[w]) >= 10} or {
+        w: [c for c in real if c.label == w] for w in by_word
+    }
     noise_clips = spread(main_words, sizes.noise_clips, rng)
     noises = dict(sample(list(corpus.noise_files().items()), sizes.noises, rng))
     groups = corpus.distractor_clips()
     distractors = [
-        clip for word, clips in groups.items()
+        clip
+        for word, clips in groups.items()
         for clip in sample(clips, sizes.nontarget_words if word == "(nontarget)" else sizes.distractors_per_word, rng)
     ]
     phrases = sample(synthetic_phrases(set(by_word)), sizes.synthetic_phrases, rng)
     synthetic = synthesise(phrases, sizes.synthetic_voices_per_phrase, voice_dbfs, workdir / "synthetic")
     speech = sample(corpus.speech_files(), sizes.speech_files, rng)
     narration = render_narration(workdir / "narration", limit_seconds=sizes.narration_seconds)
-    log.info("plan: %d real, %d synthetic, %d distractors, %d speech files, voice at %.1f dBFS",
-             len(real), len(synthetic), len(distractors), len(speech), voice_dbfs)
+    log.info(
+        "plan: %d real, %d synthetic, %d distractors, %d speech files, voice at %.1f dBFS",
+        len(real),
+        len(synthetic),
+        len(distractors),
+        len(speech),
+        voice_dbfs,
+    )
     return Plan(real, noise_clips, noises, synthetic, distractors, speech, narration, voice_dbfs, sizes)
 
 
 def tasks(plan: Plan, system: str, seed: int, engine: str, model: str, split: bool) -> list[Task]:
     """The system's measurements as tasks; with `split`, in several tasks (longest first) to share the cores."""
     common = Task(system=system, kinds=(), seed=seed, engine=engine, model=model, voice_dbfs=plan.voice_dbfs)
-    clips = {"real": Task.pack(plan.real), "synthetic": Task.pack(plan.synthetic),
-             "false_accept": Task.pack(plan.distractors), "noise": Task.pack(plan.noise_clips)}
+    clips = {
+        "real": Task.pack(plan.real),
+        "synthetic": Task.pack(plan.synthetic),
+        "false_accept": Task.pack(plan.distractors),
+        "noise": Task.pack(plan.noise_clips),
+    }
     noises = tuple((name, str(path)) for name, path in plan.noises.items())
     narration = (str(plan.narration[0]), str(plan.narration[1]))
-    memory = replace(common, kinds=("memory",),
-                     clips={"memory": Task.pack(plan.real[:: max(1, len(plan.real) // MEMORY_CLIPS)])})
+    memory = replace(
+        common, kinds=("memory",), clips={"memory": Task.pack(plan.real[:: max(1, len(plan.real) // MEMORY_CLIPS)])}
+    )
     if not split:
-        return [memory, replace(common, kinds=("real", "synthetic", "noise", "false_accept", "speech", "self"),
-                                clips=clips, noises=noises, snrs_db=plan.sizes.snrs_db,
-                                files=tuple(map(str, plan.speech)), narration=narration)]
+        return [
+            memory,
+            replace(
+                common,
+                kinds=("real", "synthetic", "noise", "false_accept", "speech", "self"),
+                clips=clips,
+                noises=noises,
+                snrs_db=plan.sizes.snrs_db,
+                files=tuple(map(str, plan.speech)),
+                narration=narration,
+            ),
+        ]
     shards = max(1, plan.sizes.speech_shards)
     return [
         memory,

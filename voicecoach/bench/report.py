@@ -47,8 +47,13 @@ def figures(system: str, merged: dict[str, Any]) -> dict[str, Any]:
     """The figures of one system, as they go into the JSON."""
     real, synthetic = merged.get("real", []), merged.get("synthetic", [])
     distractors = merged.get("false_accept", [])
-    noise = {name: {snr: fraction([o["accepted"] for o in outs]) for snr, outs in sorted(by_snr.items(), key=lambda kv: -float(kv[0]))}
-             for name, by_snr in sorted(merged.get("noise", {}).items())}
+    noise = {
+        name: {
+            snr: fraction([o["accepted"] for o in outs])
+            for snr, outs in sorted(by_snr.items(), key=lambda kv: -float(kv[0]))
+        }
+        for name, by_snr in sorted(merged.get("noise", {}).items())
+    }
     at_10 = [v for by_snr in noise.values() for snr, v in by_snr.items() if float(snr) == 10 and v is not None]
     latencies = [o["latency_ms"] for o in real + synthetic if o["latency_ms"] is not None]
     speech = merged.get("speech", {"seconds": 0.0, "hits": []})
@@ -63,8 +68,12 @@ def figures(system: str, merged: dict[str, Any]) -> dict[str, Any]:
         "accept_noise": noise,
         "accept_10db_mean": round(sum(at_10) / len(at_10), 4) if at_10 else None,
         "false_accept_words": fraction([bool(o["heard"]) for o in distractors]),
-        "false_accepts": [{"word": o["label"], "heard": o["heard"], "file": o["path"]} for o in distractors if o["heard"]],
-        "false_activations_per_hour": round(len(speech["hits"]) / (speech["seconds"] / 3600), 2) if speech["seconds"] else None,
+        "false_accepts": [
+            {"word": o["label"], "heard": o["heard"], "file": o["path"]} for o in distractors if o["heard"]
+        ],
+        "false_activations_per_hour": round(len(speech["hits"]) / (speech["seconds"] / 3600), 2)
+        if speech["seconds"]
+        else None,
         "false_activations": speech["hits"],
         "latency_ms_p50": percentile(latencies, 50),
         "latency_ms_p95": percentile(latencies, 95),
@@ -89,12 +98,19 @@ def _self_triggers(system: str, self_: dict[str, Any]) -> dict[str, Any]:
     if system == "coach":
         cancelled = self_.get("with_canceller", plain)
         return {
-            "self_triggers": through(cancelled), "self_triggers_unguarded": len(cancelled),
-            "self_triggers_no_canceller": through(plain), "self_triggers_no_canceller_unguarded": len(plain),
-            "echo_canceller": self_.get("canceller", "none"), "self_trigger_events": cancelled,
+            "self_triggers": through(cancelled),
+            "self_triggers_unguarded": len(cancelled),
+            "self_triggers_no_canceller": through(plain),
+            "self_triggers_no_canceller_unguarded": len(plain),
+            "echo_canceller": self_.get("canceller", "none"),
+            "self_trigger_events": cancelled,
         }
-    return {"self_triggers": len(plain), "self_triggers_unguarded": len(plain),
-            "self_triggers_if_guarded": through(plain), "self_trigger_events": plain}
+    return {
+        "self_triggers": len(plain),
+        "self_triggers_unguarded": len(plain),
+        "self_triggers_if_guarded": through(plain),
+        "self_trigger_events": plain,
+    }
 
 
 ROWS = (
@@ -121,14 +137,20 @@ def _cell(value: Any, style: str) -> str:
 def table(report: dict[str, Any]) -> str:
     coach, peer = report["coach"], report["peer"]
     lines = ["| figure | coach | peer |", "|---|---:|---:|"]
-    lines += [f"| {label} | {_cell(coach.get(key), style)} | {_cell(peer.get(key), style)} |" for key, label, style in ROWS]
+    lines += [
+        f"| {label} | {_cell(coach.get(key), style)} | {_cell(peer.get(key), style)} |" for key, label, style in ROWS
+    ]
     for word in sorted(set(coach["accept_real"]) | set(peer["accept_real"])):
         n = report["counts"]["accept_real"].get(word, 0)
-        lines.append(f"| real “{word}” ({n}) | {_cell(coach['accept_real'].get(word), 'pct')} | "
-                     f"{_cell(peer['accept_real'].get(word), 'pct')} |")
+        lines.append(
+            f"| real “{word}” ({n}) | {_cell(coach['accept_real'].get(word), 'pct')} | "
+            f"{_cell(peer['accept_real'].get(word), 'pct')} |"
+        )
     for snr in report["snrs_db"]:
         means = [_snr_mean(report[s]["accept_noise"], snr) for s in ("coach", "peer")]
-        lines.append(f"| noise {snr:g} dB SNR (mean of {len(coach['accept_noise'])}) | {_cell(means[0], 'pct')} | {_cell(means[1], 'pct')} |")
+        lines.append(
+            f"| noise {snr:g} dB SNR (mean of {len(coach['accept_noise'])}) | {_cell(means[0], 'pct')} | {_cell(means[1], 'pct')} |"
+        )
     return "\n".join(lines)
 
 
@@ -152,8 +174,14 @@ def plot(report: dict[str, Any], path: Path) -> None:
             values = [by_snr.get(f"{s:g}") for s in snrs]
             axes.plot(snrs, [v if v is not None else float("nan") for v in values], color=colour, alpha=0.25, lw=1)
         means = [_snr_mean(noise, s) for s in snrs]
-        axes.plot(snrs, [m if m is not None else float("nan") for m in means], color=colour, lw=2.5, marker="o",
-                  label=f"{system} ({report[system]['recogniser']})")
+        axes.plot(
+            snrs,
+            [m if m is not None else float("nan") for m in means],
+            color=colour,
+            lw=2.5,
+            marker="o",
+            label=f"{system} ({report[system]['recogniser']})",
+        )
         clean = report[system]["accept_real_mean"]
         if clean is not None:
             axes.plot([max(snrs) + 5], [clean], color=colour, marker="*", markersize=12)

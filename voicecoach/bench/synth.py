@@ -72,7 +72,9 @@ def synthesise(phrases: list[str], voices_per_phrase: int, level_dbfs: float, fo
     Clip labels are "phrase|voice"."""
     missing = sorted({v.engine for v in VOICES} - {e for e in ("flite", "espeak-ng") if shutil.which(e)})
     if missing:
-        raise VoicecoachError(f"The synthetic commands need {' and '.join(missing)}; install it (apt install {missing[0]}).")
+        raise VoicecoachError(
+            f"The synthetic commands need {' and '.join(missing)}; install it (apt install {missing[0]})."
+        )
     folder.mkdir(parents=True, exist_ok=True)
     clips = []
     for n, phrase in enumerate(phrases):

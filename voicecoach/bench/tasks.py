@@ -109,8 +109,14 @@ def execute(task: Task) -> dict[str, Any]:
     return result
 
 
-def _clips(recogniser: Recogniser, clips: list[Clip], rng: np.random.Generator, cost: measure.Cost,
-           noise: np.ndarray | None = None, snr_db: float | None = None) -> list[dict[str, Any]]:
+def _clips(
+    recogniser: Recogniser,
+    clips: list[Clip],
+    rng: np.random.Generator,
+    cost: measure.Cost,
+    noise: np.ndarray | None = None,
+    snr_db: float | None = None,
+) -> list[dict[str, Any]]:
     pcm, placed = stream.build([read_wav(c.path) for c in clips], rng, noise, snr_db)
     events = measure.run(recogniser, pcm, rng, cost)
     outcomes = measure.score(events, placed, [c.intent for c in clips])
@@ -138,10 +144,14 @@ def _speech(recogniser: Recogniser, files: list[Path], rng: np.random.Generator,
     for event in events:
         into = [p for p in placed if p.start_seconds <= event.heard.start_seconds < p.end_seconds + 0.5]
         where = into[0] if into else placed[-1]
-        hits.append({
-            "file": str(files[where.index]), "at_seconds": round(event.heard.start_seconds - where.start_seconds, 2),
-            "phrase": event.heard.phrase, "intent": event.heard.intent.value,
-        })
+        hits.append(
+            {
+                "file": str(files[where.index]),
+                "at_seconds": round(event.heard.start_seconds - where.start_seconds, 2),
+                "phrase": event.heard.phrase,
+                "intent": event.heard.intent.value,
+            }
+        )
     return {"seconds": len(pcm) / SAMPLE_RATE, "hits": hits}
 
 
@@ -151,13 +161,22 @@ def _self(recogniser: Recogniser, task: Task, rng: np.random.Generator, cost: me
     scene = selftrigger.scene(read_wav(wav), task.voice_dbfs, rng)
 
     def listed(events: list[measure.Event]) -> list[dict[str, Any]]:
-        return [{
-            "at_seconds": round(e.heard.start_seconds, 2), "phrase": e.heard.phrase, "intent": e.heard.intent.value,
-            "ignored_because": e.reason, "coach_saying": selftrigger.playing(sentences, e.heard.start_seconds),
-        } for e in events]
+        return [
+            {
+                "at_seconds": round(e.heard.start_seconds, 2),
+                "phrase": e.heard.phrase,
+                "intent": e.heard.intent.value,
+                "ignored_because": e.reason,
+                "coach_saying": selftrigger.playing(sentences, e.heard.start_seconds),
+            }
+            for e in events
+        ]
 
-    result: dict[str, Any] = {"seconds": len(scene.mic) / SAMPLE_RATE, "sentences": len(sentences),
-                              "echo_dbfs": round(scene.echo_dbfs, 1)}
+    result: dict[str, Any] = {
+        "seconds": len(scene.mic) / SAMPLE_RATE,
+        "sentences": len(sentences),
+        "echo_dbfs": round(scene.echo_dbfs, 1),
+    }
     if task.system == "coach":
         result["with_canceller"] = listed(selftrigger.listen(recogniser, scene, sentences, rng, cost, cancel=True))
         result["canceller"] = selftrigger.canceller_name()

@@ -16,8 +16,9 @@ HELP_GLOSS = {Intent.SKIP: "skip, if it hurts", Intent.BACK: "back, to start an 
 NOT_LISTED = (Intent.START, Intent.HELP, Intent.PROGRESS)
 
 
-def help_text(state: str, intents: Iterable[Intent], routine_name: str, question: str | None,
-              left_out: Sequence[str] = ()) -> str:
+def help_text(
+    state: str, intents: Iterable[Intent], routine_name: str, question: str | None, left_out: Sequence[str] = ()
+) -> str:
     """What can be said now; `question` is the kind of question being asked, if any, and `left_out`
     the names of the exercises left out because they hurt."""
     if question == "resume":
@@ -27,12 +28,16 @@ def help_text(state: str, intents: Iterable[Intent], routine_name: str, question
     if question is not None:
         return "Say yes to go ahead, or no to leave it out."
     if state == "idle":
-        text = (f"Say start to begin the {routine_name}, or start gentle, or start short. "
-                "Say how long is left to hear how long it takes.")
+        text = (
+            f"Say start to begin the {routine_name}, or start gentle, or start short. "
+            "Say how long is left to hear how long it takes."
+        )
         if left_out:
             are = "are" if _plural(left_out) else "is"
-            text += (f" {_names(left_out)} {are} left out because {_they(left_out)} hurt; "
-                     f"to try {_them(left_out)} again, say {spoken_name(Intent.BRING_BACK)}.")
+            text += (
+                f" {_names(left_out)} {are} left out because {_they(left_out)} hurt; "
+                f"to try {_them(left_out)} again, say {spoken_name(Intent.BRING_BACK)}."
+            )
         return text
     names = [HELP_GLOSS.get(i, spoken_name(i)) for i in intents if i not in NOT_LISTED]
     return f"You can say: {words.joined(names, 'or')}."
@@ -47,8 +52,10 @@ def status_text(segments: list[Segment], current: int, next_beat: int, pace: Pac
     if segment.planned is None:
         return f"We're at the {'introduction' if segment.kind == 'intro' else 'end'}. {left}"
     exercises = [s for s in segments if s.kind == "exercise"]
-    where = (f"{segment.planned.name}, exercise {words.number(exercises.index(segment) + 1)} "
-             f"of {words.number(len(exercises))}")
+    where = (
+        f"{segment.planned.name}, exercise {words.number(exercises.index(segment) + 1)} "
+        f"of {words.number(len(exercises))}"
+    )
     beat = segment.beats[max(next_beat - 1, 0)]
     if beat.rep is not None:
         where += f", repetition {words.number(beat.rep)}"
@@ -70,8 +77,10 @@ def summary_text(records: list[ExerciseRecord], seconds: float, finished: bool, 
 def bring_back_question(name: str) -> str:
     """Asked for each exercise left out: "Pelvic tilt is left out because it hurt twice. Bring it back? ..."."""
     are = "are" if _plural([name]) else "is"
-    return (f"{name} {are} left out because {_they([name])} hurt {times(PAIN_SKIPS_TO_DROP)}. "
-            f"Bring {_them([name])} back? Say yes, or no.")
+    return (
+        f"{name} {are} left out because {_they([name])} hurt {times(PAIN_SKIPS_TO_DROP)}. "
+        f"Bring {_them([name])} back? Say yes, or no."
+    )
 
 
 def brought_back(name: str) -> str:
@@ -82,8 +91,10 @@ def brought_back(name: str) -> str:
 def left_out_news(names: Sequence[str]) -> str:
     """Said once at the end of the session in which exercises were left out: what happened, and what to say."""
     them = _them(names)
-    return (f"{_names(names)} hurt {times(PAIN_SKIPS_TO_DROP)} in a row, so I'll leave {them} out from now on. "
-            f"To try {them} again one day, say {spoken_name(Intent.BRING_BACK)}.")
+    return (
+        f"{_names(names)} hurt {times(PAIN_SKIPS_TO_DROP)} in a row, so I'll leave {them} out from now on. "
+        f"To try {them} again one day, say {spoken_name(Intent.BRING_BACK)}."
+    )
 
 
 def _plural(names: Sequence[str]) -> bool:
@@ -100,5 +111,5 @@ def _them(names: Sequence[str]) -> str:
 
 
 def _names(names: Sequence[str]) -> str:
-    """"Knee rolls and pelvic tilt": the first capitalised, as it starts a sentence."""
+    """ "Knee rolls and pelvic tilt": the first capitalised, as it starts a sentence."""
     return words.joined([names[0], *(n.lower() for n in names[1:])])

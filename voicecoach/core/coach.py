@@ -45,22 +45,50 @@ BACK_AGAIN_SECONDS = 10.0  # "back" said twice within this long goes to the prev
 
 TRANSITIONS: dict[str, dict[Intent, str]] = {
     IDLE: {
-        Intent.START: "begin", Intent.RESUME: "begin", Intent.HELP: "help", Intent.STATUS: "status",
-        Intent.PROGRESS: "progress", Intent.BRING_BACK: "bring_back",
+        Intent.START: "begin",
+        Intent.RESUME: "begin",
+        Intent.HELP: "help",
+        Intent.STATUS: "status",
+        Intent.PROGRESS: "progress",
+        Intent.BRING_BACK: "bring_back",
     },
     ACTIVE: {
-        Intent.PAUSE: "pause", Intent.SKIP: "skip", Intent.NEXT: "next", Intent.BACK: "back",
-        Intent.REPEAT: "repeat", Intent.STOP: "stop", Intent.HELP: "help", Intent.STATUS: "status",
-        Intent.SLOWER: "slower", Intent.FASTER: "faster", Intent.PROGRESS: "progress",
+        Intent.PAUSE: "pause",
+        Intent.SKIP: "skip",
+        Intent.NEXT: "next",
+        Intent.BACK: "back",
+        Intent.REPEAT: "repeat",
+        Intent.STOP: "stop",
+        Intent.HELP: "help",
+        Intent.STATUS: "status",
+        Intent.SLOWER: "slower",
+        Intent.FASTER: "faster",
+        Intent.PROGRESS: "progress",
     },
     PAUSED: {
-        Intent.RESUME: "resume", Intent.START: "resume", Intent.SKIP: "skip", Intent.NEXT: "next",
-        Intent.BACK: "back", Intent.REPEAT: "repeat", Intent.STOP: "stop", Intent.HELP: "help",
-        Intent.STATUS: "status", Intent.SLOWER: "slower", Intent.FASTER: "faster", Intent.PROGRESS: "progress",
+        Intent.RESUME: "resume",
+        Intent.START: "resume",
+        Intent.SKIP: "skip",
+        Intent.NEXT: "next",
+        Intent.BACK: "back",
+        Intent.REPEAT: "repeat",
+        Intent.STOP: "stop",
+        Intent.HELP: "help",
+        Intent.STATUS: "status",
+        Intent.SLOWER: "slower",
+        Intent.FASTER: "faster",
+        Intent.PROGRESS: "progress",
     },
     ASKING: {
-        Intent.YES: "yes", Intent.RESUME: "yes", Intent.NO: "no", Intent.SKIP: "no", Intent.START: "start_over",
-        Intent.STOP: "stop_question", Intent.REPEAT: "ask_again", Intent.HELP: "help", Intent.PAUSE: "pause_question",
+        Intent.YES: "yes",
+        Intent.RESUME: "yes",
+        Intent.NO: "no",
+        Intent.SKIP: "no",
+        Intent.START: "start_over",
+        Intent.STOP: "stop_question",
+        Intent.REPEAT: "ask_again",
+        Intent.HELP: "help",
+        Intent.PAUSE: "pause_question",
     },
 }
 REFUSALS: dict[str, dict[Intent | None, str]] = {
@@ -88,8 +116,13 @@ ALL_COMMANDS = frozenset(Intent) - {Intent.YES, Intent.NO}
 class Coach(Questions):
     """One user's coach. Feed it events with `handle`; wake it at `next_deadline`."""
 
-    def __init__(self, library: Library, routine_id: str, pace: Pace = Pace(),
-                 plans: dict[str, list[PlannedExercise]] | None = None):
+    def __init__(
+        self,
+        library: Library,
+        routine_id: str,
+        pace: Pace = Pace(),
+        plans: dict[str, list[PlannedExercise]] | None = None,
+    ):
         super().__init__(library, routine_id, pace, plans)
         self._last_back_at = float("-inf")
         self._now = float("-inf")
@@ -142,7 +175,9 @@ class Coach(Questions):
     def _on_resume(self, now: float, out: list[Action]) -> None:
         self.state = ACTIVE
         upcoming = self._segment.beats[self._next] if self._next < len(self._segment.beats) else None
-        self._inserted.insert(0, Beat(upcoming.recue if upcoming and upcoming.recue else "Carrying on.", after_speech=0.3))
+        self._inserted.insert(
+            0, Beat(upcoming.recue if upcoming and upcoming.recue else "Carrying on.", after_speech=0.3)
+        )
 
     def _on_skip(self, now: float, out: list[Action]) -> None:
         self._interrupt(out)
@@ -190,7 +225,9 @@ class Coach(Questions):
 
     def _on_status(self, now: float, out: list[Action]) -> None:
         if self.state == IDLE:
-            total = sum(sum(beat_seconds(b, self.pace) for b in s.beats) for s in compile_session(self.library, self.routine_id))
+            total = sum(
+                sum(beat_seconds(b, self.pace) for b in s.beats) for s in compile_session(self.library, self.routine_id)
+            )
             text = f"The {self._routine_name} takes {words.about_minutes(total)}. Say start when you're ready."
         else:
             text = self._status_text()

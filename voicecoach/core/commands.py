@@ -132,9 +132,6 @@ def spoken_name(intent: Intent) -> str:
 def vocabulary(intents: frozenset[Intent] | None = None) -> list[str]:
     """The sorted set of words in the phrases of `intents` (all of them by default)."""
     words = {
-        word
-        for phrase, intent in PHRASES.items()
-        if intents is None or intent in intents
-        for word in phrase.split()
+        word for phrase, intent in PHRASES.items() if intents is None or intent in intents for word in phrase.split()
     }
     return sorted(words)

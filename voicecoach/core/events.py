@@ -121,6 +121,13 @@ class SessionEnded:
 
 
 Action = (
-    Say | StopSpeaking | PlayCue | StateChanged | SessionStarted | ResumeDeclined | ExerciseRestored | ExerciseEnded
+    Say
+    | StopSpeaking
+    | PlayCue
+    | StateChanged
+    | SessionStarted
+    | ResumeDeclined
+    | ExerciseRestored
+    | ExerciseEnded
     | SessionEnded
 )

@@ -56,9 +56,7 @@ class Library:
             return self.content.routines[routine_id]
         except KeyError:
             known = ", ".join(self.content.routines)
-            raise RoutineError(
-                f"{self.path.name} has no routine called {routine_id!r}; it has: {known}."
-            ) from None
+            raise RoutineError(f"{self.path.name} has no routine called {routine_id!r}; it has: {known}.") from None
 
     def plan(self, routine_id: str) -> list[PlannedExercise]:
         """The routine's exercises, in order, cool-down last, with the numbers for this session."""

@@ -96,8 +96,7 @@ def compile_session(library: Library, routine_id: str, plan: list[PlannedExercis
     with that question, and the coach waits for the answer."""
     plan = library.plan(routine_id) if plan is None else plan
     exercises = [
-        Segment("exercise", _exercise_beats(p, i, plan[i - 1] if i else None, len(plan)), p)
-        for i, p in enumerate(plan)
+        Segment("exercise", _exercise_beats(p, i, plan[i - 1] if i else None, len(plan)), p) for i, p in enumerate(plan)
     ]
     routine = library.routine(routine_id)
     total = sum(segment_seconds(s, Pace()) for s in exercises) + _INTRO_SECONDS_ESTIMATE
@@ -192,7 +191,14 @@ def _rep_beats(planned: PlannedExercise) -> list[Beat]:
             share = exercise.pace_seconds * 0.6
             beats.append(Beat(cue, seconds=share, after_speech=0.3, phase="rep", rep=rep, side=side))
             beats.append(
-                Beat(exercise.release, seconds=exercise.pace_seconds - share, after_speech=0.3, phase="release", rep=rep, side=side)
+                Beat(
+                    exercise.release,
+                    seconds=exercise.pace_seconds - share,
+                    after_speech=0.3,
+                    phase="release",
+                    rep=rep,
+                    side=side,
+                )
             )
             continue
         beats.append(Beat(cue, after_speech=1.0, phase="cue", rep=rep, side=side))
@@ -206,7 +212,7 @@ def _rep_beats(planned: PlannedExercise) -> list[Beat]:
 
 
 def _count_seconds(seconds: int, rep: int, side: str | None) -> list[Beat]:
-    """"Hold." then one beat a second; every second is counted aloud up to ten, longer holds every
+    """ "Hold." then one beat a second; every second is counted aloud up to ten, longer holds every
     five seconds and the last three, so the silence never lasts more than a few seconds."""
     beats = [Beat("Hold.", after_speech=0.0, phase="hold", rep=rep, side=side)]
     for second in range(1, seconds + 1):
@@ -252,8 +258,14 @@ def _duration_beats(planned: PlannedExercise) -> list[Beat]:
             text = f"Halfway. {text}"
         left = total - step * exercise.pace_seconds
         beats.append(
-            Beat(text, seconds=exercise.pace_seconds, phase="hold", rep=1, side=side,
-                 recue=f"Keep going, about {words.plural(int(left), 'second')} to go.")
+            Beat(
+                text,
+                seconds=exercise.pace_seconds,
+                phase="hold",
+                rep=1,
+                side=side,
+                recue=f"Keep going, about {words.plural(int(left), 'second')} to go.",
+            )
         )
     beats.append(Beat(exercise.release, after_speech=0.5, phase="release", rep=1))
     return beats

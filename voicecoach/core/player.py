@@ -30,8 +30,13 @@ NO_PROGRESS_YET = "I have no record of your sessions yet."
 class Player:
     """A session in progress: which beat is playing, until when, and what has been done."""
 
-    def __init__(self, library: Library, routine_id: str, pace: Pace = Pace(),
-                 plans: dict[str, list[PlannedExercise]] | None = None):
+    def __init__(
+        self,
+        library: Library,
+        routine_id: str,
+        pace: Pace = Pace(),
+        plans: dict[str, list[PlannedExercise]] | None = None,
+    ):
         library.routine(routine_id)  # an unknown routine fails here, before anything starts
         self.library = library
         self.routine_id = routine_id
@@ -122,8 +127,12 @@ class Player:
         skipped = tuple(r.exercise for r in self._records if r.outcome == "skipped")
         out.append(
             SessionEnded(
-                routine=self.routine_id, done=done, skipped=skipped,
-                minutes=round((now - self._started_at) / 60.0, 2), stopped=stopped, records=tuple(self._records),
+                routine=self.routine_id,
+                done=done,
+                skipped=skipped,
+                minutes=round((now - self._started_at) / 60.0, 2),
+                stopped=stopped,
+                records=tuple(self._records),
             )
         )
         self.state, self._playing, self._inserted = IDLE, None, []
@@ -209,8 +218,9 @@ class Player:
 
     # ---- asking -------------------------------------------------------------------------------
 
-    def _ask(self, question: tuple, text: str, now: float, out: list[Action], again: bool = False,
-             before: str = "") -> None:
+    def _ask(
+        self, question: tuple, text: str, now: float, out: list[Action], again: bool = False, before: str = ""
+    ) -> None:
         """Say `text` (after `before`, if given) and wait for the answer to `question` (its kind first,
         then what it is about); "repeat" asks `text` again."""
         said = f"{before} {text}".strip()

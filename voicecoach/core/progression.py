@@ -148,7 +148,9 @@ def replay(
         ask_first=state.ask_first and not dropped,
         dropped=dropped,
         why=why,
-        question=_question(exercise.name, restored and state.pain_skips == 0) if state.ask_first and not dropped else None,
+        question=_question(exercise.name, restored and state.pain_skips == 0)
+        if state.ask_first and not dropped
+        else None,
     )
 
 
@@ -161,7 +163,12 @@ def _step(state: _State, exercise: Exercise, attempt: Attempt, good_sessions_to_
     if attempt.outcome == "ended_early":
         return _State(numbers, why="Ended early last time: staying at these numbers.")
     # stopped, or skipped for a reason other than pain: not a good session, and no news about pain.
-    return replace(state, numbers=numbers, good_sessions=0, why=f"Not completed last time ({attempt.outcome}): staying at these numbers.")
+    return replace(
+        state,
+        numbers=numbers,
+        good_sessions=0,
+        why=f"Not completed last time ({attempt.outcome}): staying at these numbers.",
+    )
 
 
 def _completed(state: _State, exercise: Exercise, numbers: Numbers, good_sessions_to_grow: int) -> _State:
@@ -191,7 +198,9 @@ def _pain(state: _State, exercise: Exercise, numbers: Numbers) -> _State:
     """
     gentler, field = _step_down(numbers, exercise)
     what = f"one step gentler ({_FIELD_WORDS[field]})" if field else "already at the gentlest numbers"
-    return _State(gentler, pain_skips=state.pain_skips + 1, ask_first=True, why=f"Hurt last time: {what}, and ask first.")
+    return _State(
+        gentler, pain_skips=state.pain_skips + 1, ask_first=True, why=f"Hurt last time: {what}, and ask first."
+    )
 
 
 def _increment(field: str, exercise: Exercise) -> int:

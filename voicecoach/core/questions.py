@@ -31,8 +31,12 @@ class Questions(Player):
         if not 0 <= exercise_index < len(plan):
             return []
         out: list[Action] = []
-        self._ask(("resume", routine_id, exercise_index), f"We stopped during {plan[exercise_index].name.lower()}. "
-                  "Carry on from there? Say yes, or no.", now, out)
+        self._ask(
+            ("resume", routine_id, exercise_index),
+            f"We stopped during {plan[exercise_index].name.lower()}. Carry on from there? Say yes, or no.",
+            now,
+            out,
+        )
         self._report(out)
         return out
 

@@ -115,7 +115,7 @@ class Exercise(_Strict):
     notes: str | None = None
 
     def hold_kind(self) -> str | None:
-        """"seconds", "breaths", "duration" or None (a movement paced by pace_seconds)."""
+        """ "seconds", "breaths", "duration" or None (a movement paced by pace_seconds)."""
         given = [
             kind
             for kind, value in (

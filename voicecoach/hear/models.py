@@ -282,9 +282,7 @@ def _tar_members(archive: tarfile.TarFile, source: str) -> Iterator[_Member]:
     for info in archive.getmembers():
         path = _safe_path(info.name, source)
         if not (info.isfile() or info.isdir()):
-            raise ModelError(
-                f"The model archive {source} has a link or special file {info.name!r}, so it was refused."
-            )
+            raise ModelError(f"The model archive {source} has a link or special file {info.name!r}, so it was refused.")
         opener = functools.partial(archive.extractfile, info)
         yield _Member(path, info.isdir(), opener)  # type: ignore[arg-type]
 

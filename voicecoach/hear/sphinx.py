@@ -149,7 +149,11 @@ class SphinxRecogniser:
             pronunciations = grammar.read_pronunciations(dictionary)
             ranked = grammar.by_frequency(model / "en-us" / "en-us.lm.bin", pronunciations)
             garbage = grammar.garbage_words(
-                ranked, pronunciations, self.phrases, self.options.garbage_words, self.options.garbage_min_phone_distance
+                ranked,
+                pronunciations,
+                self.phrases,
+                self.options.garbage_words,
+                self.options.garbage_min_phone_distance,
             )
         else:
             pronunciations = grammar.read_pronunciations(dictionary, wanted)
@@ -218,7 +222,9 @@ class SphinxRecogniser:
         """Decode one utterance and decide whether it is a command."""
         if not self._searches[self._active]:
             return Decision("", -math.inf, None, False)
-        begin_sample = max(utterance.start_sample, utterance.speech_start_sample - round(self.options.lead_seconds * SAMPLE_RATE))
+        begin_sample = max(
+            utterance.start_sample, utterance.speech_start_sample - round(self.options.lead_seconds * SAMPLE_RATE)
+        )
         end_sample = utterance.speech_end_sample + round(self.options.trail_seconds * SAMPLE_RATE)
         pcm = utterance.pcm[(begin_sample - utterance.start_sample) * 2 : (end_sample - utterance.start_sample) * 2]
         phrase, grammar_score, first, last = _decode_grammar(self._grammar_decoder, pcm)
@@ -245,7 +251,12 @@ class SphinxRecogniser:
             if words not in self.phrases and (not immediate or better_by > self.options.immediate_sequence_margin):
                 log.debug("rejected %r: as a sentence it is %r (better by %.1f a frame)", phrase, words, better_by)
                 accepted = False
-        if accepted and " " not in phrase and not immediate and utterance.speech_seconds > self.options.max_one_word_seconds:
+        if (
+            accepted
+            and " " not in phrase
+            and not immediate
+            and utterance.speech_seconds > self.options.max_one_word_seconds
+        ):
             log.debug("rejected %r: %.2f s of speech is too long for one word", phrase, utterance.speech_seconds)
             accepted = False
         log.debug("%s %r llr %.2f (threshold %.2f)", "heard" if accepted else "rejected", phrase, llr, threshold)

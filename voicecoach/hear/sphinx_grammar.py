@@ -84,7 +84,9 @@ def _edit_distance(a: tuple[str, ...], b: tuple[str, ...]) -> int:
     return previous[-1]
 
 
-def jsgf(phrases: Iterable[str], garbage: Iterable[str] = (), garbage_weight: float = 1.0, sequence: bool = False) -> str:
+def jsgf(
+    phrases: Iterable[str], garbage: Iterable[str] = (), garbage_weight: float = 1.0, sequence: bool = False
+) -> str:
     """A JSGF grammar: one of `phrases`, or (when given) one garbage word (any number with `sequence`)."""
     alternatives = " | ".join(sorted(phrases))
     garbage = sorted(garbage)

@@ -137,9 +137,7 @@ class VoskRecogniser:
                 ", ".join(repr(p) for p in left_out),
             )
         if not usable:
-            raise ModelError(
-                f"The Vosk model at {self.model_path} knows none of the command words; {_FETCH_HINT}."
-            )
+            raise ModelError(f"The Vosk model at {self.model_path} knows none of the command words; {_FETCH_HINT}.")
         return usable
 
     def _start(self, phrases: list[str]) -> None:
@@ -223,9 +221,7 @@ def _import_vosk() -> Any:
     try:
         import vosk
     except ImportError as error:
-        raise ModelError(
-            "The Vosk recogniser needs the vosk package: pip install 'voicecoach[audio]'."
-        ) from error
+        raise ModelError("The Vosk recogniser needs the vosk package: pip install 'voicecoach[audio]'.") from error
     return vosk
 
 

@@ -65,7 +65,6 @@ MIGRATIONS: list[tuple[str, ...]] = [
 ]
 
 
-
 class HistoryError(VoicecoachError):
     """The exercise history cannot be opened or written."""
 
@@ -103,7 +102,9 @@ def open_database(path: Path, now: datetime | None = None) -> tuple[sqlite3.Conn
         return _connect(path), None
     except _Corrupt as problem:
         aside = _move_aside(path, aware(now))
-        log.warning("The history at %s could not be read (%s); moved it to %s and started afresh.", path, problem, aside)
+        log.warning(
+            "The history at %s could not be read (%s); moved it to %s and started afresh.", path, problem, aside
+        )
         try:
             return _connect(path), aside
         except _Corrupt as again:
@@ -183,5 +184,7 @@ def _move_aside(path: Path, now: datetime) -> Path:
             if part.exists():
                 part.replace(Path(f"{aside}{suffix}"))
     except OSError as error:
-        raise HistoryError(f"The history at {path} is unreadable and cannot be moved aside: {error.strerror}.") from None
+        raise HistoryError(
+            f"The history at {path} is unreadable and cannot be moved aside: {error.strerror}."
+        ) from None
     return aside

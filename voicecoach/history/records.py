@@ -83,8 +83,15 @@ def result_from_row(row: sqlite3.Row) -> ExerciseResult:
     if row["reps"] is not None:
         numbers = Numbers(row["reps"], row["hold_seconds"], row["hold_breaths"], row["duration_seconds"])
     return ExerciseResult(
-        id=row["id"], session_id=row["session_id"], exercise=row["exercise"], outcome=row["outcome"],
-        reason=row["reason"], reps_done=row["reps_done"], reps_planned=row["reps_planned"], numbers=numbers,
-        started_at_seconds=row["started_at_seconds"], ended_at_seconds=row["ended_at_seconds"],
+        id=row["id"],
+        session_id=row["session_id"],
+        exercise=row["exercise"],
+        outcome=row["outcome"],
+        reason=row["reason"],
+        reps_done=row["reps_done"],
+        reps_planned=row["reps_planned"],
+        numbers=numbers,
+        started_at_seconds=row["started_at_seconds"],
+        ended_at_seconds=row["ended_at_seconds"],
         recorded_at=datetime.fromisoformat(row["recorded_at"]),
     )

@@ -32,7 +32,13 @@ from voicecoach.history.file import HistoryError, aware, default_path, iso, loca
 from voicecoach.history.records import ExerciseResult, SessionSummary, Unfinished, result_from_row
 
 __all__ = [
-    "RESUME_WITHIN", "SKIP_REASON", "ExerciseResult", "History", "HistoryError", "SessionSummary", "Unfinished",
+    "RESUME_WITHIN",
+    "SKIP_REASON",
+    "ExerciseResult",
+    "History",
+    "HistoryError",
+    "SessionSummary",
+    "Unfinished",
     "default_path",
 ]
 log = logging.getLogger(__name__)
@@ -95,9 +101,7 @@ class History:
         """A new session; any older unfinished one is closed as stopped (it is no longer resumable)."""
         with self._transaction() as db:
             db.execute("UPDATE sessions SET ended_at = started_at, stopped = 1 WHERE ended_at IS NULL")
-            cursor = db.execute(
-                "INSERT INTO sessions (routine, started_at) VALUES (?, ?)", (routine, iso(now))
-            )
+            cursor = db.execute("INSERT INTO sessions (routine, started_at) VALUES (?, ?)", (routine, iso(now)))
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -120,19 +124,37 @@ class History:
             return self._insert(db, session_id, record, numbers_used, reason, aware(now))
 
     def _insert(
-        self, db: sqlite3.Connection, session_id: int, record: ExerciseRecord,
-        numbers: Numbers | None, reason: str | None, now: datetime,
+        self,
+        db: sqlite3.Connection,
+        session_id: int,
+        record: ExerciseRecord,
+        numbers: Numbers | None,
+        reason: str | None,
+        now: datetime,
     ) -> int:
         if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
             raise HistoryError(f"There is no session {session_id} in the history.")
-        used = (numbers.reps, numbers.hold_seconds, numbers.hold_breaths, numbers.duration_seconds) if numbers else (None,) * 4
+        used = (
+            (numbers.reps, numbers.hold_seconds, numbers.hold_breaths, numbers.duration_seconds)
+            if numbers
+            else (None,) * 4
+        )
         cursor = db.execute(
             """INSERT INTO exercise_results (session_id, exercise, outcome, reason, reps_done, reps_planned,
                    reps, hold_seconds, hold_breaths, duration_seconds, started_at_seconds, ended_at_seconds,
                    recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (session_id, record.exercise, record.outcome, reason, record.reps_done, record.reps_planned,
-             *used, record.started_at, record.ended_at,
-             iso(now)),
+            (
+                session_id,
+                record.exercise,
+                record.outcome,
+                reason,
+                record.reps_done,
+                record.reps_planned,
+                *used,
+                record.started_at,
+                record.ended_at,
+                iso(now),
+            ),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -249,8 +271,13 @@ class History:
         """Next session's numbers for every exercise with a history (see voicecoach.core.progression)."""
         attempts, restored = self.attempts()
         return {
-            exercise_id: replay(exercise_id, exercises[exercise_id], attempts.get(exercise_id, []),
-                                restored=exercise_id in restored, **settings)
+            exercise_id: replay(
+                exercise_id,
+                exercises[exercise_id],
+                attempts.get(exercise_id, []),
+                restored=exercise_id in restored,
+                **settings,
+            )
             for exercise_id in sorted(set(attempts) | restored)
             if exercise_id in exercises
         }
@@ -276,7 +303,8 @@ class History:
         """exercise id -> the (local) date of its latest skip because it hurt."""
         rows = self._query(
             """SELECT exercise, recorded_at FROM exercise_results WHERE id IN (SELECT MAX(id) FROM exercise_results
-               WHERE outcome = 'skipped' AND reason = ? GROUP BY exercise)""", (PAIN,),
+               WHERE outcome = 'skipped' AND reason = ? GROUP BY exercise)""",
+            (PAIN,),
         )
         return {row["exercise"]: datetime.fromisoformat(row["recorded_at"]).date() for row in rows}
 

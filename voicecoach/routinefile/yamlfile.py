@@ -98,14 +98,10 @@ def _construct(
             if not isinstance(key, (str, int)):
                 raise RoutineError(f"{file.name}:{key_line}: {format_path(path)} has a key that is not text.")
             if key in result:
-                raise RoutineError(
-                    f"{file.name}:{key_line}: {format_path((*path, key))} is given twice."
-                )
+                raise RoutineError(f"{file.name}:{key_line}: {format_path((*path, key))} is given twice.")
             lines[(*path, key)] = key_line
             result[key] = _construct(value_node, (*path, key), lines, file, scalars)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(item, (*path, index), lines, file, scalars) for index, item in enumerate(node.value)
-        ]
+        return [_construct(item, (*path, index), lines, file, scalars) for index, item in enumerate(node.value)]
     return scalars.construct_object(node, deep=True)

@@ -27,8 +27,14 @@ log = logging.getLogger(__name__)
 class SessionKeeper:
     """The bridge between one coach and one history."""
 
-    def __init__(self, history: History, library: Library, coach: Coach, today: Callable[[], date] = date.today,
-                 wall: Callable[[], datetime | None] = lambda: None):
+    def __init__(
+        self,
+        history: History,
+        library: Library,
+        coach: Coach,
+        today: Callable[[], date] = date.today,
+        wall: Callable[[], datetime | None] = lambda: None,
+    ):
         """`wall` gives the time to write for each record (None: the wall clock; simulations pass their own)."""
         self.history, self.library, self.coach = history, library, coach
         self.today = today
@@ -90,8 +96,9 @@ class SessionKeeper:
                 self.session_id = self.history.start_session(action.routine, now=self.wall())
             self.unfinished = None
         elif isinstance(action, ExerciseEnded) and self.session_id is not None:
-            self.history.record_exercise(self.session_id, action.record, self._planned.get(action.record.exercise),
-                                         now=self.wall())
+            self.history.record_exercise(
+                self.session_id, action.record, self._planned.get(action.record.exercise), now=self.wall()
+            )
             if action.record.outcome == "skipped":  # perhaps the second time it hurt: the session's end says so
                 self._left_out(self.history.adjustments(self.library.content.exercises))
         elif isinstance(action, SessionEnded) and self.session_id is not None:

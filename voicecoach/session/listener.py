@@ -28,8 +28,15 @@ class Listener:
     With an echo canceller and the reference track, the coach's own voice is first taken out of
     the audio. Heard times are in the audio; `origin` is the session time at which it began."""
 
-    def __init__(self, recogniser: Recogniser, guard: EchoGuard, timeline: Timeline, origin: float = 0.0,
-                 canceller: EchoCanceller | None = None, reference: ReferenceTrack | None = None):
+    def __init__(
+        self,
+        recogniser: Recogniser,
+        guard: EchoGuard,
+        timeline: Timeline,
+        origin: float = 0.0,
+        canceller: EchoCanceller | None = None,
+        reference: ReferenceTrack | None = None,
+    ):
         self.recogniser, self.guard, self.timeline, self.origin = recogniser, guard, timeline, origin
         self.canceller, self.reference = canceller, reference
         self.echo = EchoPresence()
@@ -77,8 +84,12 @@ class Listener:
             cleaned = self.canceller.process(pcm, played)  # always run, so it stays converged
             if self.echo.update(pcm, played) != self._cancelling:
                 self._cancelling = self.echo.present
-                log.info("echo %s (correlation %.2f): %s", "found" if self._cancelling else "gone",
-                         self.echo.correlation, "cancelling it" if self._cancelling else "using the raw microphone")
+                log.info(
+                    "echo %s (correlation %.2f): %s",
+                    "found" if self._cancelling else "gone",
+                    self.echo.correlation,
+                    "cancelling it" if self._cancelling else "using the raw microphone",
+                )
             if self._cancelling:
                 pcm = cleaned
         self.fed_seconds += len(pcm) / 2 / SAMPLE_RATE
@@ -90,9 +101,20 @@ class Listener:
         start, end = self.origin + heard.start_seconds - lag, self.origin + heard.end_seconds - lag
         reason = self.guard.verdict(heard.intent, heard.phrase, start, end)
         if reason is not None:
-            self.timeline.add(now, "ignored", phrase=heard.phrase, intent=heard.intent.value,
-                              confidence=round(heard.confidence, 3), reason=reason)
+            self.timeline.add(
+                now,
+                "ignored",
+                phrase=heard.phrase,
+                intent=heard.intent.value,
+                confidence=round(heard.confidence, 3),
+                reason=reason,
+            )
             return None
-        log.info("heard %r (%s, %.2f), %.0f ms after it ended", heard.phrase, heard.intent.value,
-                 heard.confidence, 1000 * (now - end))
+        log.info(
+            "heard %r (%s, %.2f), %.0f ms after it ended",
+            heard.phrase,
+            heard.intent.value,
+            heard.confidence,
+            1000 * (now - end),
+        )
         return Command(heard.intent, heard.phrase, now, heard.confidence)

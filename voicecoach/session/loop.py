@@ -251,8 +251,14 @@ class Faults:
 
 
 def run(
-    coach: Coach, clock: Clock, speaker: Speaker, timeline: Timeline, start: bool = True, until: float | None = None,
-    observe: Callable[[Action], None] | None = None, faults: Faults | None = None,
+    coach: Coach,
+    clock: Clock,
+    speaker: Speaker,
+    timeline: Timeline,
+    start: bool = True,
+    until: float | None = None,
+    observe: Callable[[Action], None] | None = None,
+    faults: Faults | None = None,
 ) -> SessionEnded | None:
     """Run the session until it ends (returns how), or until `until` on the clock (returns None).
 
@@ -281,8 +287,13 @@ def run(
                 return ended
             continue
         if isinstance(event, Command):
-            timeline.add(event.now, "heard", phrase=event.phrase, intent=event.intent.value,
-                         confidence=round(event.confidence, 3))
+            timeline.add(
+                event.now,
+                "heard",
+                phrase=event.phrase,
+                intent=event.intent.value,
+                confidence=round(event.confidence, 3),
+            )
         ended = carry_out(coach.handle(event), clock, speaker, timeline, observe)
         if isinstance(event, Command):
             log.info("acted on %r %.1f ms after it was recognised", event.phrase, 1000 * (clock.now() - event.now))
@@ -290,8 +301,15 @@ def run(
             return ended
 
 
-def _device_event(event: DeviceLost | DeviceBack, faults: Faults, coach: Coach, clock: Clock, speaker: Speaker,
-                  timeline: Timeline, observe: Callable[[Action], None] | None) -> SessionEnded | None:
+def _device_event(
+    event: DeviceLost | DeviceBack,
+    faults: Faults,
+    coach: Coach,
+    clock: Clock,
+    speaker: Speaker,
+    timeline: Timeline,
+    observe: Callable[[Action], None] | None,
+) -> SessionEnded | None:
     """A lost device: the coach pauses ("Paused."), then the loss is announced. A device back: it is
     announced, then the coach resumes with its re-cue ("I can hear you again." "Holding. Three of five seconds.")."""
     if not faults.is_news(event):
@@ -302,7 +320,9 @@ def _device_event(event: DeviceLost | DeviceBack, faults: Faults, coach: Coach, 
         carry_out(actions, clock, speaker, timeline, observe)
         faults.question = faults.question or question
     command, text = faults.handle(event, coach.state)
-    timeline.add(event.now, "fault", device=event.device, lost=lost, why=event.why if isinstance(event, DeviceLost) else "")
+    timeline.add(
+        event.now, "fault", device=event.device, lost=lost, why=event.why if isinstance(event, DeviceLost) else ""
+    )
     ended = None
     if command is not None and lost:
         ended = carry_out(coach.handle(command), clock, speaker, timeline, observe)
@@ -317,8 +337,13 @@ def _device_event(event: DeviceLost | DeviceBack, faults: Faults, coach: Coach, 
     return ended
 
 
-def carry_out(actions: list[Action], clock: Clock, speaker: Speaker, timeline: Timeline,
-              observe: Callable[[Action], None] | None = None) -> SessionEnded | None:
+def carry_out(
+    actions: list[Action],
+    clock: Clock,
+    speaker: Speaker,
+    timeline: Timeline,
+    observe: Callable[[Action], None] | None = None,
+) -> SessionEnded | None:
     ended = None
     now = clock.now()
     for action in actions:
@@ -337,7 +362,14 @@ def carry_out(actions: list[Action], clock: Clock, speaker: Speaker, timeline: T
         elif isinstance(action, ExerciseEnded):
             timeline.add(now, "exercise", **{k: v for k, v in asdict(action.record).items() if k != "started_at"})
         elif isinstance(action, SessionEnded):
-            timeline.add(now, "end", routine=action.routine, done=list(action.done), skipped=list(action.skipped),
-                         minutes=action.minutes, stopped=action.stopped)
+            timeline.add(
+                now,
+                "end",
+                routine=action.routine,
+                done=list(action.done),
+                skipped=list(action.skipped),
+                minutes=action.minutes,
+                stopped=action.stopped,
+            )
             ended = action
     return ended

@@ -22,9 +22,11 @@ def describe(entry: Entry) -> str:
     if kind == "say":
         body = f"coach  {entry['text']}"
     elif kind == "heard":
-        body = f"user   \"{entry['phrase']}\" ({entry['intent']}, {entry.get('confidence', 1.0):.2f})"
+        body = f'user   "{entry["phrase"]}" ({entry["intent"]}, {entry.get("confidence", 1.0):.2f})'
     elif kind == "state":
-        where = " ".join(str(entry[k]) if k != "rep" else f"rep {entry[k]}" for k in ("exercise", "side", "rep") if entry.get(k))
+        where = " ".join(
+            str(entry[k]) if k != "rep" else f"rep {entry[k]}" for k in ("exercise", "side", "rep") if entry.get(k)
+        )
         body = f"state  {entry['state']}" + (f" · {where}" if where else "")
     elif kind == "cue":
         body = f"cue    ♪ {entry['name']}"
@@ -32,7 +34,9 @@ def describe(entry: Entry) -> str:
         body = f"record {entry['exercise']}: {entry['outcome']}, {entry['reps_done']} of {entry['reps_planned']} reps"
     elif kind == "end":
         skipped = f", skipped {', '.join(entry['skipped'])}" if entry["skipped"] else ""
-        body = f"end    {len(entry['done'])} done{skipped}, {entry['minutes']:.1f} min" + (" (stopped)" if entry["stopped"] else "")
+        body = f"end    {len(entry['done'])} done{skipped}, {entry['minutes']:.1f} min" + (
+            " (stopped)" if entry["stopped"] else ""
+        )
     elif kind == "fault":
         body = f"fault  {entry['device']} lost: {entry['why']}" if entry["lost"] else f"fault  {entry['device']} back"
     else:

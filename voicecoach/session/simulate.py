@@ -30,7 +30,7 @@ class Said:
 
 
 def parse_say(text: str) -> Said:
-    """"95:pause" or "1:35:pause" -> Said(95.0, "pause", Intent.PAUSE); a non-command is an error."""
+    """ "95:pause" or "1:35:pause" -> Said(95.0, "pause", Intent.PAUSE); a non-command is an error."""
     match = _SAY.match(text)
     if not match:
         raise VoicecoachError(f"--say {text!r} should look like 95:pause or 1:35:pause (time, then the phrase).")
@@ -42,9 +42,16 @@ def parse_say(text: str) -> Said:
     return Said(int(minutes or 0) * 60 + float(seconds), normalise(phrase), intent)
 
 
-def simulate(library: Library, routine_id: str, said: Sequence[Said] = (), timeline: Timeline | None = None,
-             pace: Pace = Pace(), plans: dict | None = None, history: History | None = None,
-             started_at: datetime | None = None) -> Timeline:
+def simulate(
+    library: Library,
+    routine_id: str,
+    said: Sequence[Said] = (),
+    timeline: Timeline | None = None,
+    pace: Pace = Pace(),
+    plans: dict | None = None,
+    history: History | None = None,
+    started_at: datetime | None = None,
+) -> Timeline:
     """Run `routine_id` from start to end in virtual time; returns the timeline. `plans` gives
     routines their numbers and questions for this session (progression). With a `history`, the
     session is remembered in it as `serve` would, as if it began at `started_at` (default: now),
@@ -57,8 +64,9 @@ def simulate(library: Library, routine_id: str, said: Sequence[Said] = (), timel
     observe = None
     if history is not None:
         origin = (started_at or datetime.now()).astimezone()
-        keeper = SessionKeeper(history, library, coach, today=origin.date,
-                               wall=lambda: origin + timedelta(seconds=clock.now()))
+        keeper = SessionKeeper(
+            history, library, coach, today=origin.date, wall=lambda: origin + timedelta(seconds=clock.now())
+        )
         keeper.refresh()
         observe = keeper.observe
     run(coach, clock, EstimatedSpeaker(clock), timeline, observe=observe)

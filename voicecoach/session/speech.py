@@ -26,8 +26,15 @@ class SpokenOutput:
     With a virtual clock the utterance is finished when its audio would end; with a real one, when
     the output stream says so. Either way the EchoGuard learns what is said and when."""
 
-    def __init__(self, synthesiser: Synthesiser, output: AudioOutput, clock: VirtualClock | RealClock, guard: EchoGuard,
-                 virtual: bool, reference: ReferenceTrack | None = None):
+    def __init__(
+        self,
+        synthesiser: Synthesiser,
+        output: AudioOutput,
+        clock: VirtualClock | RealClock,
+        guard: EchoGuard,
+        virtual: bool,
+        reference: ReferenceTrack | None = None,
+    ):
         self.synthesiser, self.output, self.clock, self.guard = synthesiser, output, clock, guard
         self.virtual = virtual
         self.reference = reference

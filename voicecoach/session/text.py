@@ -36,8 +36,11 @@ def run_text(library: Library, routine_id: str, lines=None, out=None, pace=None,
                 print(f"  ({line.strip()!r} is not a command; type help)", file=out, flush=True)
         clock.post(lambda now: Command(Intent.STOP, "(end of input)", now))
 
-    print(f"voicecoach {__version__}: type a command and press Enter (help, pause, resume, skip, stop, ...).",
-          file=out, flush=True)
+    print(
+        f"voicecoach {__version__}: type a command and press Enter (help, pause, resume, skip, stop, ...).",
+        file=out,
+        flush=True,
+    )
     threading.Thread(target=read, name="stdin", daemon=True).start()
     timeline = Timeline(printer(False, out))
     coach = Coach(library, routine_id, pace) if pace else Coach(library, routine_id)

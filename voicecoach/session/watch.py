@@ -24,27 +24,50 @@ log = logging.getLogger(__name__)
 REOPEN_SECONDS = 2.0  # how often a lost device is looked for
 
 
-def start_watching(microphone: AudioInput, listener: Listener, coach: Coach, clock: RealClock,
-                   speaker: SpokenOutput, settings: Config, stop: threading.Event) -> list[threading.Thread]:
+def start_watching(
+    microphone: AudioInput,
+    listener: Listener,
+    coach: Coach,
+    clock: RealClock,
+    speaker: SpokenOutput,
+    settings: Config,
+    stop: threading.Event,
+) -> list[threading.Thread]:
     """Start the listener thread (`listen`) and the speaker's watch (`watch_speaker`) until `stop`:
     lost devices are reported to the session, looked for, and taken back when they work."""
     threads = [
         threading.Thread(
-            target=listen, args=(microphone, listener, coach, clock, stop, settings.input), name="listener",
-            kwargs={"speaking": lambda: speaker.output.now_playing is not None,
-                    "open_again": lambda device: open_microphone(device, **settings.microphone_options())},
-            daemon=True),
-        threading.Thread(target=watch_speaker, args=(speaker, lambda: open_speaker(settings.output), clock, stop),
-                         name="speaker-watch", daemon=True),
+            target=listen,
+            args=(microphone, listener, coach, clock, stop, settings.input),
+            name="listener",
+            kwargs={
+                "speaking": lambda: speaker.output.now_playing is not None,
+                "open_again": lambda device: open_microphone(device, **settings.microphone_options()),
+            },
+            daemon=True,
+        ),
+        threading.Thread(
+            target=watch_speaker,
+            args=(speaker, lambda: open_speaker(settings.output), clock, stop),
+            name="speaker-watch",
+            daemon=True,
+        ),
     ]
     for thread in threads:
         thread.start()
     return threads
 
 
-def listen(microphone: AudioInput, listener: Listener, coach: Coach, clock: RealClock,
-            stop: threading.Event, device, open_again: Callable[[object], AudioInput] | None = None,
-            speaking: Callable[[], bool] = lambda: False) -> None:
+def listen(
+    microphone: AudioInput,
+    listener: Listener,
+    coach: Coach,
+    clock: RealClock,
+    stop: threading.Event,
+    device,
+    open_again: Callable[[object], AudioInput] | None = None,
+    speaking: Callable[[], bool] = lambda: False,
+) -> None:
     """The listener thread: microphone to recogniser to the coach's inbox.
 
     A lost microphone is reported (DeviceLost: the session pauses), looked for every REOPEN_SECONDS
@@ -94,8 +117,9 @@ def open_microphone(device, **options) -> AudioInput:
     return microphone
 
 
-def _look_for(open_device: Callable[[], Any], what: str, stop: threading.Event,
-              speaking: Callable[[], bool] = lambda: False) -> Any:
+def _look_for(
+    open_device: Callable[[], Any], what: str, stop: threading.Event, speaking: Callable[[], bool] = lambda: False
+) -> Any:
     """A lost device, opened again: `open_device` is tried every REOPEN_SECONDS (never while
     `speaking`) until it works; None once `stop` is set."""
     while not stop.wait(REOPEN_SECONDS):
@@ -121,8 +145,13 @@ def open_speaker(device) -> AudioOutput:
     return speaker
 
 
-def watch_speaker(spoken: SpokenOutput, open_speaker: Callable[[], AudioOutput], clock: RealClock,
-                  stop: threading.Event, poll_seconds: float = 0.5) -> None:
+def watch_speaker(
+    spoken: SpokenOutput,
+    open_speaker: Callable[[], AudioOutput],
+    clock: RealClock,
+    stop: threading.Event,
+    poll_seconds: float = 0.5,
+) -> None:
     """The speaker's watch thread: a lost speaker is reported (DeviceLost: the session pauses),
     looked for every REOPEN_SECONDS, and once one plays again it takes over (DeviceBack)."""
     while not stop.wait(poll_seconds):

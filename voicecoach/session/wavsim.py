@@ -27,10 +27,20 @@ log = logging.getLogger(__name__)
 
 
 def simulate_from_wav(
-    library: Library, routine: str, wav: Path, said: Sequence[Said] = (), *, show: Callable[[Entry], None] | None = None,
-    engine: str = "auto", model: Path | None = None, speaker_out: Path | None = None,
-    recogniser: Recogniser | None = None, synthesiser: Synthesiser | None = None,
-    echo: str = "auto", room_echo_db: float | None = None, settings: Config | None = None,
+    library: Library,
+    routine: str,
+    wav: Path,
+    said: Sequence[Said] = (),
+    *,
+    show: Callable[[Entry], None] | None = None,
+    engine: str = "auto",
+    model: Path | None = None,
+    speaker_out: Path | None = None,
+    recogniser: Recogniser | None = None,
+    synthesiser: Synthesiser | None = None,
+    echo: str = "auto",
+    room_echo_db: float | None = None,
+    settings: Config | None = None,
 ) -> Timeline:
     """`voicecoach simulate --mic IN.wav`: the real recogniser and synthesiser, a clock that follows
     the audio; when the recording ends the session goes on in virtual time until it finishes.
@@ -52,8 +62,14 @@ def simulate_from_wav(
     timeline = Timeline(show)
     recording = RecordingSpeaker(clock=clock.now)
     reference = ReferenceTrack()
-    speaker = SpokenOutput(synthesiser or PyttsxSynthesiser(settings.voice_settings()), recording, clock, guard,
-                           virtual=True, reference=reference)
+    speaker = SpokenOutput(
+        synthesiser or PyttsxSynthesiser(settings.voice_settings()),
+        recording,
+        clock,
+        guard,
+        virtual=True,
+        reference=reference,
+    )
     coach = Coach(library, routine, settings.pace())
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(echo), reference=reference)
     room = _Room(reference, room_echo_db) if room_echo_db is not None else None

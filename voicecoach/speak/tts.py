@@ -176,8 +176,7 @@ def _engine_for(driver: str) -> Any:
             engine = pyttsx3.init(driver)
         except Exception as error:  # pyttsx3 raises whatever its driver raises
             raise AudioError(
-                f"Could not start the {driver} speech engine ({error}); "
-                "install espeak-ng with scripts/setup.sh."
+                f"Could not start the {driver} speech engine ({error}); install espeak-ng with scripts/setup.sh."
             ) from error
         if engine.isBusy():  # an empty loop, so settings reach the driver at once from now on
             _espeak_settled()  # the driver's own start-up settings
@@ -318,8 +317,7 @@ class PyttsxSynthesiser:
             if wanted in (voice_id, voice_id.rsplit("/", 1)[-1], str(voice.name).lower()):
                 return str(voice.id)
         raise AudioError(
-            f"espeak-ng has no voice {self.settings.voice!r}; "
-            "`espeak-ng --voices` lists the installed ones."
+            f"espeak-ng has no voice {self.settings.voice!r}; `espeak-ng --voices` lists the installed ones."
         )
 
 
