@@ -348,3 +348,29 @@ def test_the_core_does_no_io(module):
         "socket",
     }
     assert not imported & forbidden
+
+
+# Found by the property tests (tests/test_coach_properties.py): exercises started but left unrecorded.
+
+
+def test_next_said_during_the_first_repetition_records_the_exercise_as_ended_early():
+    first_rep = Heard("daily").first("Breathe out, and draw up your lower tummy.")  # deep abdominal, rep 1
+    heard = Heard("daily", said(first_rep + 0.4, "next"))
+    assert heard.records()["deep_abdominal"] == "ended_early"
+    assert "deep_abdominal" in heard.end()["done"]
+
+
+def test_an_exercise_started_again_and_then_passed_by_is_still_recorded_as_ended_early():
+    heard = Heard("daily", said(79.0, "back"), said(79.0, "move on"))  # knee rolls, after a few repetitions
+    assert heard.texts(79.0, 79.01) == ["Starting knee rolls again.", "Moving on."]
+    assert heard.records()["knee_rolls"] == "ended_early"
+
+
+def test_going_back_to_the_exercise_before_ends_the_current_one_early_and_keeps_one_record_each():
+    first_rep = Heard("daily").first("Breathe out, and draw up your lower tummy.")
+    at = first_rep + 0.4
+    heard = Heard("daily", said(at, "back"), said(at, "back"), said(at, "finish"))
+    assert "Back to pelvic tilt." in heard.texts(at, at + 0.01)
+    done = heard.end()["done"]
+    assert sorted(done) == sorted(set(done))
+    assert {"pelvic_tilt", "deep_abdominal"} <= set(done)

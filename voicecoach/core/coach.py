@@ -188,22 +188,34 @@ class Coach(Questions):
             reminder = PASSING[self._segment.kind]
         self._jump(self._seg + 1, reminder, now)
 
+    def _ends_early(self) -> bool:
+        """Whether leaving the current exercise now ends it early: a repetition has begun in this
+        visit (the one playing included, which an interruption forgets), or in an earlier one that
+        left no record (it was started again). Passed by before any repetition, it is not done and
+        not recorded, and an earlier record of it (made before going back to it) stands."""
+        if self._segment.kind != "exercise":
+            return False
+        return any(b.rep is not None for b in self._segment.beats[: self._next]) or self._begun_unrecorded()
+
     def _on_next(self, now: float, out: list[Action]) -> None:
+        begun = self._ends_early()
         self._interrupt(out)
-        if self._segment.kind == "exercise" and any(b.rep is not None for b in self._segment.beats[: self._next]):
-            self._record("ended_early", now, out)  # passed by before its first repetition: not done, not recorded
+        if begun:
+            self._record("ended_early", now, out)
         text = "Moving on." if self._segment.kind == "exercise" else PASSING[self._segment.kind]
         self._jump(self._seg + 1, text, now)
 
     def _on_back(self, now: float, out: list[Action]) -> None:
+        begun = self._ends_early()
         self._interrupt(out)
         again = now - self._last_back_at < BACK_AGAIN_SECONDS
         self._last_back_at = now
         target = self._seg
         to_previous = again or self._segment.kind == "closing"  # at the end, back is the last exercise again
         if to_previous and self._segment.kind != "intro" and self._segments[self._seg - 1].kind == "exercise":
-            target = self._seg - 1
-            self._records = [r for r in self._records if r.exercise != self._segments[target].exercise_id]
+            target = self._seg - 1  # its record stands until it ends again
+            if begun:  # the one left for it was ended early (and comes again after it)
+                self._record("ended_early", now, out)
         planned = self._segments[target].planned
         if planned is None:
             text = "Starting again from the beginning."

@@ -64,10 +64,16 @@ class Player:
         self._started_at = 0.0
         self._exercise_started_at = 0.0
         self._reps_done = 0
+        self._begun: set[str] = set()  # exercises whose repetitions began this session
         self._reported: StateChanged | None = None
         self._question_text = ""
         self._asked_again = False
         self._answer_by = 0.0
+
+    @property
+    def playing(self) -> Beat | None:
+        """The routine's beat in progress; None between beats and while an answer or announcement plays."""
+        return self._playing if self._playing_is_segment else None
 
     @property
     def next_deadline(self) -> float | None:
@@ -104,6 +110,7 @@ class Player:
         plan = self.plans.get(self.routine_id)
         self._segments = compile_session(self.library, self.routine_id, plan)
         self._seg, self._next, self._inserted, self._records = 0, 0, [], []
+        self._begun = set()
         self._started_at = now
         self.state = ACTIVE
         self._playing = None
@@ -117,7 +124,7 @@ class Player:
     def _stop(self, now: float, out: list[Action]) -> None:
         """End the session at once, with a summary of what was done."""
         self._interrupt(out)
-        if self._segment.kind == "exercise" and self._playing_started_exercise():
+        if self._segment.kind == "exercise" and (self._playing_started_exercise() or self._begun_unrecorded()):
             self._record("stopped", now, out)
         self._say(f"Stopping here. {self._closing_words(now)}", out)
         self._end(now, stopped=True, out=out)
@@ -174,6 +181,8 @@ class Player:
             self._exercise_started_at, self._reps_done = now, 0
         beat = self._segment.beats[self._next]
         self._next += 1
+        if beat.rep is not None and self._segment.planned is not None:
+            self._begun.add(self._segment.planned.id)
         if beat.phase == "release":
             self._reps_done += 1
         self._play(beat, now, out, segment=True)
@@ -238,6 +247,14 @@ class Player:
     def _playing_started_exercise(self) -> bool:
         return self._next > 0 or self._playing is not None
 
+    def _begun_unrecorded(self) -> bool:
+        """The current exercise's repetitions began in an earlier visit that left no record (it was
+        started again with "back"), so ending it now owes a record."""
+        planned = self._segment.planned
+        return (
+            planned is not None and planned.id in self._begun and all(r.exercise != planned.id for r in self._records)
+        )
+
     def _record(self, outcome: str, now: float, out: list[Action]) -> None:
         planned = self._segment.planned
         if planned is None:
@@ -250,7 +267,8 @@ class Player:
             started_at=self._exercise_started_at,
             ended_at=now,
         )
-        self._records.append(record)
+        # One record an exercise: going back to it and ending it again replaces the earlier one.
+        self._records = [r for r in self._records if r.exercise != record.exercise] + [record]
         out.append(ExerciseEnded(record))
 
     def _closing_words(self, now: float) -> str:
