@@ -205,8 +205,9 @@ def run_idle(
     from voicecoach.hear.reference import ReferenceTrack
     from voicecoach.routinefile.loader import find_exercises, load
     from voicecoach.session.bargein import EchoGuard
+    from voicecoach.session.faults import Faults
     from voicecoach.session.listener import Listener
-    from voicecoach.session.loop import Faults, RealClock, Timeline, run
+    from voicecoach.session.loop import RealClock, Timeline, run
     from voicecoach.session.settings import Config
     from voicecoach.session.speech import SpokenOutput
     from voicecoach.session.watch import listen

@@ -18,6 +18,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_SECONDS = 15.0
+# The feeders' buffer: a microphone's noise floor that runs dry reaches the coach as exact zeros, which
+# it rightly takes for a lost microphone. 10 ms ran dry on a busy two-core machine (35% of three
+# seconds was zeros); 200 ms rides out the scheduler. What a test injects or records is unaffected.
+FEED_LATENCY_MS = 200
 CAPTURE_RATE = 16_000
 
 
@@ -84,7 +88,7 @@ class VirtualSoundCard:
         return result.stdout.strip()
 
     def keep_running(self, sink: str, noise: bool = False) -> None:
-        """Play into `sink` for ever, at low latency, so its monitor keeps flowing: digital silence,
+        """Play into `sink` for ever, with a buffer that rides out a busy machine, so its monitor keeps flowing: digital silence,
         or with `noise` a microphone's noise floor (white noise at about -80 dBFS)."""
         feed: subprocess.Popen[bytes] | None = None
         if noise:
@@ -95,7 +99,7 @@ class VirtualSoundCard:
             )  # fmt: skip
             self._feeders[f"{sink}-noise"] = feed
         player = subprocess.Popen(
-            ["pacat", "--latency-msec=10", "-d", sink], env=self.env,
+            ["pacat", f"--latency-msec={FEED_LATENCY_MS}", "-d", sink], env=self.env,
             stdin=feed.stdout if feed else open("/dev/zero", "rb"),  # noqa: SIM115
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

@@ -8,7 +8,8 @@ from voicecoach.core.coach import Coach
 from voicecoach.core.commands import Intent
 from voicecoach.core.events import Command
 from voicecoach.routinefile.loader import load
-from voicecoach.session.loop import DeviceBack, DeviceLost, EstimatedSpeaker, Faults, Timeline, VirtualClock, run
+from voicecoach.session.faults import DeviceBack, DeviceLost, Faults
+from voicecoach.session.loop import EstimatedSpeaker, Timeline, VirtualClock, run
 
 LIBRARY = load(Path(__file__).resolve().parent.parent / "exercises.yaml")
 

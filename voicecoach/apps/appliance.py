@@ -34,10 +34,11 @@ def serve(args: argparse.Namespace) -> int:
     from voicecoach.hear.reference import ReferenceTrack
     from voicecoach.history.store import History
     from voicecoach.session.bargein import EchoGuard
+    from voicecoach.session.faults import Faults
     from voicecoach.session.keeper import SessionKeeper
     from voicecoach.session.listener import Listener
     from voicecoach.session.live import open_configured_recogniser
-    from voicecoach.session.loop import Faults, RealClock, Timeline, carry_out, run
+    from voicecoach.session.loop import RealClock, Timeline, carry_out, run
     from voicecoach.session.report import describe
     from voicecoach.session.speech import SpokenOutput
     from voicecoach.session.watch import start_watching

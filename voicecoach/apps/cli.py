@@ -179,35 +179,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
-def cmd_devices(args: argparse.Namespace) -> int:
-    from voicecoach.audio.devices import list_devices
-
-    devices = list_devices()
-    if not devices:
-        print("No sound devices were found.")
-        return 1
-    print("  < default input, > default output")
-    for device in devices:
-        print(device.describe())
-    return 0
-
-
-def cmd_mic_test(args: argparse.Namespace) -> int:
-    from voicecoach.apps.miccheck import mic_test
-
-    return mic_test(args)
-
-
-def cmd_download_model(args: argparse.Namespace) -> int:
-    from voicecoach.hear.models import ProgressLine, download_model
-
-    path = download_model(
-        Path(args.dir) if args.dir else None, force=args.force, progress=ProgressLine() if sys.stderr.isatty() else None
-    )
-    print(f"The speech model is installed at {path}.")
-    return 0
-
-
 def _settings(args: argparse.Namespace):
     """The settings file (lenient: a bad one warns and falls back), with the options given on top."""
     from voicecoach.apps.config import apply_args, load_config
@@ -227,6 +198,9 @@ def _routine(args: argparse.Namespace, library: Library) -> str:
     return args.settings.routine or library.routine_ids[0]
 
 
+ENGINES = ("auto", "vosk", "pocketsphinx")
+
+
 # ---- argument parsing -------------------------------------------------------------------------
 
 
@@ -241,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the settings file (default: ~/.config/voicecoach/config.yaml or $VOICECOACH_CONFIG)",
     )
+    hearing = argparse.ArgumentParser(add_help=False)
+    hearing.add_argument("--engine", choices=ENGINES, help="speech recogniser (default: auto)")
+    hearing.add_argument("--model", metavar="DIR", help="Vosk model directory")
+    devices = argparse.ArgumentParser(add_help=False)
+    devices.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
+    devices.add_argument("--output", metavar="DEVICE", help="speaker: name or index")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("check", parents=[common], help="validate a routine file")
@@ -253,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", parents=[common], help="print the JSON Schema of the routine file")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("simulate", parents=[common], help="run a routine in virtual time")
+    p = sub.add_parser("simulate", parents=[common, hearing], help="run a routine in virtual time")
     p.add_argument("--routine", metavar="NAME", help="routine id (default: the first in the file)")
     p.add_argument(
         "--say",
@@ -265,8 +245,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--mic", metavar="IN.wav", help="a microphone recording to hear commands from")
     p.add_argument("--speaker-out", metavar="OUT.wav", help="with --mic: write what the coach said")
-    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech recogniser (default: auto)")
-    p.add_argument("--model", metavar="DIR", help="Vosk model directory")
     p.add_argument(
         "--echo",
         choices=("auto", "livekit", "none"),
@@ -292,13 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("run", parents=[common], help="coach a routine in real time")
+    p = sub.add_parser("run", parents=[common, hearing, devices], help="coach a routine in real time")
     p.add_argument("--routine", metavar="NAME", help="routine id (default: the first in the file)")
     p.add_argument("--text", action="store_true", help="print the narration and type commands")
-    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech recogniser (default: auto)")
-    p.add_argument("--model", metavar="DIR", help="Vosk model directory")
-    p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
-    p.add_argument("--output", metavar="DEVICE", help="speaker: name or index")
     p.add_argument(
         "--echo",
         choices=("auto", "livekit", "none"),
@@ -324,29 +298,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser(
-        "serve", parents=[common], help="the appliance: wait for 'start', coach, remember (systemd runs this)"
+        "serve",
+        parents=[common, hearing, devices],
+        help="the appliance: wait for 'start', coach, remember (systemd runs this)",
     )
     p.add_argument("--routine", metavar="NAME", help="the routine 'start' begins (default: the settings' or the first)")
-    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech recogniser (default: auto)")
-    p.add_argument("--model", metavar="DIR", help="Vosk model directory")
-    p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
-    p.add_argument("--output", metavar="DEVICE", help="speaker: name or index")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("devices", parents=[common], help="list microphones and speakers")
-    p.set_defaults(func=cmd_devices)
+    from voicecoach.apps.setup import add_parsers as add_setup_parsers
 
-    p = sub.add_parser("mic-test", parents=[common], help="show the microphone level and what is heard")
-    p.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")
-    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech recogniser (default: auto)")
-    p.add_argument("--model", metavar="DIR", help="Vosk model directory")
-    p.add_argument("--seconds", type=float, default=30.0, help="how long to listen (default 30)")
-    p.set_defaults(func=cmd_mic_test)
-
-    p = sub.add_parser("download-model", parents=[common], help="fetch the small English Vosk model")
-    p.add_argument("--dir", metavar="DIR", help="where to install it (default: models/ in the checkout)")
-    p.add_argument("--force", action="store_true", help="replace an installed model")
-    p.set_defaults(func=cmd_download_model)
+    add_setup_parsers(sub, common, hearing)
 
     # listed here for --help; main() hands its arguments to voicecoach.bench untouched
     sub.add_parser("bench", add_help=False, help="measure the coach's hearing beside a naive peer (bench --help)")

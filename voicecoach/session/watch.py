@@ -12,7 +12,8 @@ from voicecoach.audio import AudioInput, AudioOutput
 from voicecoach.core.coach import Coach
 from voicecoach.core.events import Command
 from voicecoach.errors import AudioError
-from voicecoach.session.loop import DeviceBack, DeviceLost, RealClock
+from voicecoach.session.faults import DeviceBack, DeviceLost
+from voicecoach.session.loop import RealClock
 from voicecoach.session.settings import Config
 
 if TYPE_CHECKING:
