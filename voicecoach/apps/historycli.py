@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from voicecoach.apps.historyplot import Picture, Week, save_png, weekly
 from voicecoach.core.library import Library
 from voicecoach.core.progression import Adjustment
 from voicecoach.errors import VoicecoachError
 from voicecoach.history.store import History, SessionSummary, default_path
 
+__all__ = ["Week", "add_arguments", "history_command", "weekly"]
 log = logging.getLogger(__name__)
 
 
@@ -32,7 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="bring back an exercise left out because it hurt; repeatable",
     )
-    parser.add_argument("--plot", metavar="FILE.png", help="also draw sessions per week and skipped exercises")
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="also draw sessions and skips per week, and each exercise's repetitions and hold",
+    )
     parser.add_argument("--weeks", type=int, default=12, metavar="N", help="weeks to plot (default 12)")
 
 
@@ -67,9 +71,8 @@ def history_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         _print_sessions(history.recent(args.sessions), names, out)
         _print_exercises(history.adjustments(exercises), names, out)
         if args.plot:
-            today = date.today()
-            weeks = weekly(history.sessions_since(_monday(today) - timedelta(weeks=args.weeks - 1)), today, args.weeks)
-            plot(weeks, Path(args.plot), names)
+            picture = Picture.read(history, exercises, date.today(), args.weeks)
+            save_png(picture.figure(names), Path(args.plot))
             print(f"Plotted {args.weeks} weeks to {args.plot}.", file=out)
     return 0
 
@@ -122,72 +125,3 @@ def _numbers(a: Adjustment) -> str:
     if a.duration_seconds is not None:
         text = f"{a.duration_seconds} s"
     return text
-
-
-# ---- the plot ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Week:
-    """A week (Monday to Sunday): sessions with exercise done, and the exercises skipped."""
-
-    monday: date
-    sessions: int
-    skipped: dict[str, int]
-    hurt: int
-
-
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def weekly(sessions: Sequence[SessionSummary], today: date, weeks: int) -> list[Week]:
-    """The last `weeks` weeks up to `today`, oldest first, including empty ones."""
-    first = _monday(today) - timedelta(weeks=weeks - 1)
-    counts: dict[date, Counter[str]] = {first + timedelta(weeks=i): Counter() for i in range(weeks)}
-    done: Counter[date] = Counter()
-    hurt: Counter[date] = Counter()
-    for s in sessions:
-        monday = _monday(s.started_at.date())
-        if monday not in counts:
-            continue
-        done[monday] += bool(s.done)
-        counts[monday].update(s.skipped)
-        hurt[monday] += len(s.hurt)
-    return [Week(m, done[m], dict(counts[m]), hurt[m]) for m in counts]
-
-
-def plot(weeks: Sequence[Week], path: Path, names: dict[str, str] | None = None) -> None:
-    """Sessions per week above, skipped exercises per week (stacked by exercise) below, as a PNG."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise VoicecoachError("--plot needs matplotlib: pip install 'voicecoach[plot]'.") from None
-    names = names or {}
-    labels = [f"{w.monday:%d %b}" for w in weeks]
-    positions = range(len(weeks))
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(max(6.0, len(weeks) * 0.6), 6), sharex=True)
-    top.bar(positions, [w.sessions for w in weeks], color="#4c72b0")
-    top.set_ylabel("sessions")
-    top.set_title("Sessions per week")
-    exercises = sorted({e for w in weeks for e in w.skipped})
-    base = [0] * len(weeks)
-    for exercise_id in exercises:
-        heights = [w.skipped.get(exercise_id, 0) for w in weeks]
-        bottom.bar(positions, heights, bottom=base, label=names.get(exercise_id, exercise_id))
-        base = [b + h for b, h in zip(base, heights)]
-    bottom.set_ylabel("skips")
-    bottom.set_title("Skipped exercises per week")
-    if exercises:
-        bottom.legend(fontsize="small")
-    bottom.set_xticks(list(positions), labels, rotation=45, ha="right")
-    for axes in (top, bottom):
-        axes.yaxis.get_major_locator().set_params(integer=True)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    log.info("plotted %d weeks to %s", len(weeks), path)
