@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
 
+from voicecoach.apps.historyhtml import numbers_text, page, write_page
 from voicecoach.apps.historyplot import Picture, Week, save_png, weekly
 from voicecoach.core.library import Library
 from voicecoach.core.progression import Adjustment
@@ -37,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.png",
         help="also draw sessions and skips per week, and each exercise's repetitions and hold",
     )
+    parser.add_argument(
+        "--html",
+        metavar="FILE.html",
+        help="also write one self-contained page: the summary, the plots, the next session's numbers",
+    )
     parser.add_argument("--weeks", type=int, default=12, metavar="N", help="weeks to plot (default 12)")
 
 
@@ -45,7 +51,8 @@ def _shown_default() -> str:
 
 
 def history_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Print the history (and draw it with --plot); --restore brings dropped exercises back first."""
+    """Print the history (and draw it with --plot, write a page with --html); --restore brings dropped
+    exercises back first."""
     import sys
 
     out = out or sys.stdout
@@ -70,10 +77,22 @@ def history_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(history.summary_sentence(names=names), file=out)
         _print_sessions(history.recent(args.sessions), names, out)
         _print_exercises(history.adjustments(exercises), names, out)
-        if args.plot:
+        if args.plot or args.html:
             picture = Picture.read(history, exercises, date.today(), args.weeks)
-            save_png(picture.figure(names), Path(args.plot))
-            print(f"Plotted {args.weeks} weeks to {args.plot}.", file=out)
+            if args.plot:
+                save_png(picture.figure(names), Path(args.plot))
+                print(f"Plotted {args.weeks} weeks to {args.plot}.", file=out)
+            if args.html:
+                text = page(
+                    picture,
+                    summary=history.summary_sentence(names=names),
+                    recent=history.recent(args.sessions),
+                    names=names,
+                    weeks=args.weeks,
+                    written_at=datetime.now().astimezone(),
+                )
+                write_page(Path(args.html), text)
+                print(f"Wrote the page to {args.html}.", file=out)
     return 0
 
 
@@ -116,12 +135,4 @@ def _print_exercises(adjustments: dict[str, Adjustment], names: dict[str, str], 
             print(f"  {exercise_id}  ({names.get(exercise_id, exercise_id)}): {adjustments[exercise_id].why}", file=out)
 
 
-def _numbers(a: Adjustment) -> str:
-    text = f"{a.reps} reps"
-    if a.hold_seconds is not None:
-        text += f", hold {a.hold_seconds} s"
-    if a.hold_breaths is not None:
-        text += f", hold {a.hold_breaths} breath" + ("s" if a.hold_breaths != 1 else "")
-    if a.duration_seconds is not None:
-        text = f"{a.duration_seconds} s"
-    return text
+_numbers = numbers_text
