@@ -9,8 +9,9 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 debs=(python3-venv python3-dev espeak-ng libespeak-ng1 libportaudio2 libasound2-plugins pulseaudio-utils)
-# The test suite starts its own PulseAudio server with virtual devices and speaks with flite and sox.
-[ "$want_test" = 1 ] && debs+=(pulseaudio flite sox)
+# The test suite starts its own PulseAudio server with virtual devices and speaks with flite and sox;
+# it opens the `history --html` page in a headless Chromium.
+[ "$want_test" = 1 ] && debs+=(pulseaudio flite sox chromium)
 
 missing=()
 for deb in "${debs[@]}"; do

@@ -1,9 +1,12 @@
 """`history --html`: one self-contained page (summary, plots, next numbers, what was left out and why),
-read as text."""
+read as text and then opened in a real headless browser with no server and no network."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from voicecoach.apps.cli import main
 
 pytest.importorskip("matplotlib")
 
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 REFERENCE = re.compile(r"""(?:\b(?:src|href|action|poster|data)\s*=\s*["']?|url\(\s*["']?|@import\s+["']?)([^"')\s>]*)""", re.IGNORECASE)
 
 
@@ -65,3 +69,38 @@ def test_text_from_the_routine_file_is_escaped(tmp_path):
     text = render(empty, summary="You <b>did</b> it & more.", recent=[], names={}, weeks=1,
                   written_at=datetime(2026, 3, 2, 8, 0))
     assert "You &lt;b&gt;did&lt;/b&gt; it &amp; more." in text and "No exercise in these weeks." in text
+
+
+@pytest.mark.skipif(BROWSER is None, reason="chromium is not installed (scripts/setup.sh --test)")
+def test_a_real_browser_renders_the_page_offline(page, tmp_path):
+    """One headless Chromium run: the DOM it built, a screenshot, its network log and its console."""
+    shot, netlog = tmp_path / "page.png", tmp_path / "netlog.json"
+    run = subprocess.run(
+        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+         "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1100,5000",
+         f"--log-net-log={netlog}", "--enable-logging=stderr", "--v=0",
+         "--dump-dom", f"--screenshot={shot}", page.as_uri()],
+        check=False, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    dom = run.stdout
+    assert "<h1>Your progress</h1>" in dom, run.stderr[-2000:]
+    # What the browser parsed: the SVG plots with their text, and the sections.
+    assert dom.count("<svg") == 8, "one plot per exercise, and the weeks"
+    assert "Back extensions: hold (seconds)" in dom and "left out: it hurt" in dom
+    assert "Left out, and why" in dom and "Next session" in dom
+    # Nothing the page asked for went to the network; the browser's own housekeeping is not the page's.
+    log = json.loads(netlog.read_text())
+    kinds = {number: name for name, number in log["constants"]["logEventTypes"].items()}
+    fetched = [
+        e["params"]["url"] for e in log["events"]
+        if kinds[e["type"]] == "URL_REQUEST_START_JOB" and "url" in e.get("params", {})
+        and (e["params"].get("initiator") != "not an origin" or "file://" in e["params"].get("network_isolation_key", ""))
+    ]
+    assert fetched == []
+    assert "CONSOLE" not in run.stderr, [line for line in run.stderr.splitlines() if "CONSOLE" in line]
+    # The plots were drawn: the shaded ranges cover far more of the screenshot than the key's swatch.
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(str(shot))[..., :3]
+    green = ((abs(pixels - (0xCD / 255, 0xE8 / 255, 0xD0 / 255)) < 0.02).all(axis=-1)).sum()
+    assert green > 50_000, green
