@@ -43,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.html",
         help="also write one self-contained page: the summary, the plots, the next session's numbers",
     )
-    parser.add_argument("--weeks", type=int, default=12, metavar="N", help="weeks to plot (default 12)")
+    parser.add_argument(
+        "--weeks", type=int, default=12, metavar="N", help="weeks to plot and put on the page (default 12)"
+    )
 
 
 def _shown_default() -> str:
