@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from historyweek import EXERCISES, week
 
-from voicecoach.apps.historyplot import DONE, HURT, NEXT, SEED_RANGE, Picture, progress, svg
+from voicecoach.apps.historyplot import DONE, HURT, NEXT, SEED_RANGE, Picture, exercise_figure, progress, svg
 from voicecoach.history.store import History
 from voicecoach.routinefile.loader import load
 
@@ -22,11 +23,16 @@ NAMES = {e: x.name for e, x in LIBRARY.content.exercises.items()}
 
 
 @pytest.fixture(scope="module")
-def picture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Picture, list[datetime]]:
+def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[datetime]]:
+    """A week with pain skips (tests/historyweek.py), and the sessions' start times."""
     path = tmp_path_factory.mktemp("week") / "history.sqlite3"
-    started = week(path)
-    with History.open(path) as history:
-        return Picture.read(history, LIBRARY.content.exercises, date.today(), 4), started
+    return path, week(path)
+
+
+@pytest.fixture(scope="module")
+def picture(history: tuple[Path, list[datetime]]) -> tuple[Picture, list[datetime]]:
+    with History.open(history[0]) as opened:
+        return Picture.read(opened, LIBRARY.content.exercises, date.today(), 4), history[1]
 
 
 @pytest.fixture(scope="module")
@@ -120,15 +126,15 @@ def test_no_sessions_draws_the_weeks_alone(tmp_path):
 
 
 def test_the_svg_names_no_address_and_keeps_text_as_text(picture):
-    text = svg(picture[0].figure(NAMES))
+    drawn = picture[0]
+    text = svg(exercise_figure("Back extensions", LIBRARY.content.exercises["back_extension"],
+                               drawn.points["back_extension"], drawn.adjustments["back_extension"], drawn.next_at))
     assert text.startswith("<svg") and "Back extensions: repetitions" in text
     assert "<metadata>" not in text and "matplotlib.org" not in text
 
 
-def test_progress_leaves_out_exercises_no_longer_in_the_file(tmp_path):
-    path = tmp_path / "h.sqlite3"
-    week(path)
-    with History.open(path) as history:
-        sessions = history.recent(3)
+def test_progress_leaves_out_exercises_no_longer_in_the_file(history):
+    with History.open(history[0]) as opened:
+        sessions = opened.recent(3)
     exercises = {e: x for e, x in LIBRARY.content.exercises.items() if e != "knee_rolls"}
     assert "knee_rolls" not in progress(sessions, exercises) and "pelvic_tilt" in progress(sessions, exercises)
