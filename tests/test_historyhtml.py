@@ -18,7 +18,9 @@ from voicecoach.apps.cli import main
 pytest.importorskip("matplotlib")
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
-REFERENCE = re.compile(r"""(?:\b(?:src|href|action|poster|data)\s*=\s*["']?|url\(\s*["']?|@import\s+["']?)([^"')\s>]*)""", re.IGNORECASE)
+REFERENCE = re.compile(
+    r"""(?:\b(?:src|href|action|poster|data)\s*=\s*["']?|url\(\s*["']?|@import\s+["']?)([^"')\s>]*)""", re.IGNORECASE
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,8 @@ def test_a_real_browser_renders_the_page_offline(page, tmp_path):
     shot, netlog = tmp_path / "page.png", tmp_path / "netlog.json"
     run = subprocess.run(
         [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-         "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1100,5000",
+         "--disable-background-networking", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
+         "--window-size=1100,5000",
          f"--log-net-log={netlog}", "--enable-logging=stderr", "--v=0",
          "--dump-dom", f"--screenshot={shot}", page.as_uri()],
         check=False, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
@@ -94,7 +97,8 @@ def test_a_real_browser_renders_the_page_offline(page, tmp_path):
     fetched = [
         e["params"]["url"] for e in log["events"]
         if kinds[e["type"]] == "URL_REQUEST_START_JOB" and "url" in e.get("params", {})
-        and (e["params"].get("initiator") != "not an origin" or "file://" in e["params"].get("network_isolation_key", ""))
+        and (e["params"].get("initiator") != "not an origin"
+             or "file://" in e["params"].get("network_isolation_key", ""))
     ]
     assert fetched == []
     assert "CONSOLE" not in run.stderr, [line for line in run.stderr.splitlines() if "CONSOLE" in line]

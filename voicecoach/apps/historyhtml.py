@@ -177,7 +177,9 @@ def _sessions(recent: Sequence[SessionSummary], name: Callable[[str], str]) -> s
     for s in recent:
         minutes = f"{s.minutes:.0f} min" if s.minutes is not None else "&mdash;"
         hurt = set(s.hurt)
-        skipped = ", ".join(escape(name(e)) + (' <span class="hurt">(hurt)</span>' if e in hurt else "") for e in s.skipped)
+        skipped = ", ".join(
+            escape(name(e)) + (' <span class="hurt">(hurt)</span>' if e in hurt else "") for e in s.skipped
+        )
         state = "unfinished" if s.ended_at is None else ("stopped" if s.stopped else "")
         rows.append(
             f"<tr><td>{s.started_at:%a %Y-%m-%d %H:%M}</td><td>{escape(s.routine)}</td><td>{minutes}</td>"
