@@ -40,8 +40,14 @@ def week(path: Path, first: date | None = None) -> list[datetime]:
                 records = []
                 for n, planned in enumerate(plan):
                     hurt = planned.id in PAIN.get((day, hour), ())
-                    record = ExerciseRecord(planned.id, "skipped" if hurt else "completed",
-                                            0 if hurt else planned.reps, planned.reps, 60.0 * n, 60.0 * n + 50)
+                    record = ExerciseRecord(
+                        planned.id,
+                        "skipped" if hurt else "completed",
+                        0 if hurt else planned.reps,
+                        planned.reps,
+                        60.0 * n,
+                        60.0 * n + 50,
+                    )
                     history.record_exercise(session, record, planned, now=when)
                     records.append(record)
                 history.end_session(session, SessionEnded("daily", (), (), 17.0, False, tuple(records)), now=when)

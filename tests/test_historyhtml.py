@@ -30,8 +30,10 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     history = folder / "history.sqlite3"
     week(history)
     out = folder / "progress.html"
-    assert main(["history", "--history", str(history), "--exercises", str(EXERCISES), "--html", str(out),
-                 "--weeks", "2"]) == 0
+    assert (
+        main(["history", "--history", str(history), "--exercises", str(EXERCISES), "--html", str(out), "--weeks", "2"])
+        == 0
+    )
     return out
 
 
@@ -60,7 +62,9 @@ def test_the_page_fetches_nothing(page):
     assert "<script" not in text and "default-src 'none'" in text
     # The check itself sees a page that would fetch:
     assert references('<img src="https://example.org/a.png"><style>@import "x.css"</style>') == [
-        "https://example.org/a.png", "x.css"]
+        "https://example.org/a.png",
+        "x.css",
+    ]
 
 
 def test_text_from_the_routine_file_is_escaped(tmp_path):
@@ -68,8 +72,9 @@ def test_text_from_the_routine_file_is_escaped(tmp_path):
     from voicecoach.apps.historyplot import Picture
 
     empty = Picture([], {}, {}, {})
-    text = render(empty, summary="You <b>did</b> it & more.", recent=[], names={}, weeks=1,
-                  written_at=datetime(2026, 3, 2, 8, 0))
+    text = render(
+        empty, summary="You <b>did</b> it & more.", recent=[], names={}, weeks=1, written_at=datetime(2026, 3, 2, 8, 0)
+    )
     assert "You &lt;b&gt;did&lt;/b&gt; it &amp; more." in text and "No exercise in these weeks." in text
 
 
@@ -78,12 +83,29 @@ def test_a_real_browser_renders_the_page_offline(page, tmp_path):
     """One headless Chromium run: the DOM it built, a screenshot, its network log and its console."""
     shot, netlog = tmp_path / "page.png", tmp_path / "netlog.json"
     run = subprocess.run(
-        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-         "--disable-background-networking", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
-         "--window-size=1100,5000",
-         f"--log-net-log={netlog}", "--enable-logging=stderr", "--v=0",
-         "--dump-dom", f"--screenshot={shot}", page.as_uri()],
-        check=False, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        [
+            BROWSER,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--disable-background-networking",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1100,5000",
+            f"--log-net-log={netlog}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
     )
     dom = run.stdout
     assert "<h1>Your progress</h1>" in dom, run.stderr[-2000:]
@@ -95,10 +117,13 @@ def test_a_real_browser_renders_the_page_offline(page, tmp_path):
     log = json.loads(netlog.read_text())
     kinds = {number: name for name, number in log["constants"]["logEventTypes"].items()}
     fetched = [
-        e["params"]["url"] for e in log["events"]
-        if kinds[e["type"]] == "URL_REQUEST_START_JOB" and "url" in e.get("params", {})
-        and (e["params"].get("initiator") != "not an origin"
-             or "file://" in e["params"].get("network_isolation_key", ""))
+        e["params"]["url"]
+        for e in log["events"]
+        if kinds[e["type"]] == "URL_REQUEST_START_JOB"
+        and "url" in e.get("params", {})
+        and (
+            e["params"].get("initiator") != "not an origin" or "file://" in e["params"].get("network_isolation_key", "")
+        )
     ]
     assert fetched == []
     assert "CONSOLE" not in run.stderr, [line for line in run.stderr.splitlines() if "CONSOLE" in line]

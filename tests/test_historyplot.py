@@ -127,8 +127,15 @@ def test_no_sessions_draws_the_weeks_alone(tmp_path):
 
 def test_the_svg_names_no_address_and_keeps_text_as_text(picture):
     drawn = picture[0]
-    text = svg(exercise_figure("Back extensions", LIBRARY.content.exercises["back_extension"],
-                               drawn.points["back_extension"], drawn.adjustments["back_extension"], drawn.next_at))
+    text = svg(
+        exercise_figure(
+            "Back extensions",
+            LIBRARY.content.exercises["back_extension"],
+            drawn.points["back_extension"],
+            drawn.adjustments["back_extension"],
+            drawn.next_at,
+        )
+    )
     assert text.startswith("<svg") and "Back extensions: repetitions" in text
     assert "<metadata>" not in text and "matplotlib.org" not in text
 

@@ -67,6 +67,7 @@ def page(
     written_at: datetime,
 ) -> str:
     """The whole page as text."""
+
     def name(exercise_id: str) -> str:
         return names.get(exercise_id, exercise_id)
 
@@ -80,8 +81,10 @@ def page(
         "<body><main>",
         "<h1>Your progress</h1>",
         f'<p class="summary" id="summary">{escape(summary)}</p>',
-        (f'<p class="meta">Written {written_at:%A %d %B %Y at %H:%M} by voicecoach, from the last {weeks} weeks '
-         "of your history. This page needs no network.</p>"),
+        (
+            f'<p class="meta">Written {written_at:%A %d %B %Y at %H:%M} by voicecoach, from the last {weeks} weeks '
+            "of your history. This page needs no network.</p>"
+        ),
         _next_session(_in_order(picture), name),
         _left_out(picture.adjustments, name),
         _exercises(picture, name),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from voicecoach.core.progression import PAIN, Adjustment, Numbers
 from voicecoach.core.routine import Exercise, Range
@@ -146,8 +146,9 @@ class Picture:
     def read(cls, history: History, exercises: Mapping[str, Exercise], today: date, weeks: int) -> Picture:
         """The last `weeks` weeks up to `today`."""
         sessions = history.sessions_since(monday_of(today) - timedelta(weeks=weeks - 1))
-        return cls(weekly(sessions, today, weeks), progress(sessions, exercises), exercises,
-                   history.adjustments(exercises))
+        return cls(
+            weekly(sessions, today, weeks), progress(sessions, exercises), exercises, history.adjustments(exercises)
+        )
 
     @property
     def next_at(self) -> datetime | None:
@@ -172,7 +173,11 @@ def _pyplot() -> Any:
 
 
 def draw_quantity(
-    axes: Axes, name: str, quantity: Quantity, points: Sequence[Point], adjustment: Adjustment | None,
+    axes: Axes,
+    name: str,
+    quantity: Quantity,
+    points: Sequence[Point],
+    adjustment: Adjustment | None,
     next_at: datetime | None,
 ) -> None:
     """One exercise's repetitions (or hold) over time on `axes`."""
@@ -187,41 +192,71 @@ def draw_quantity(
         axes.plot(*zip(*done), drawstyle="steps-post", marker="o", color=_COLOURS[DONE], label=DONE, zorder=2)
     early = [(p.when, v) for p in points if p.outcome == "ended_early" and (v := _value(p, quantity.field)) is not None]
     if early:
-        axes.plot(*zip(*early), linestyle="none", marker="o", markersize=9, markerfacecolor="white",
-                  color=_COLOURS[DONE], label=ENDED_EARLY, zorder=3)
+        axes.plot(
+            *zip(*early),
+            linestyle="none",
+            marker="o",
+            markersize=9,
+            markerfacecolor="white",
+            color=_COLOURS[DONE],
+            label=ENDED_EARLY,
+            zorder=3,
+        )
     hurt = [(p.when, _value(p, quantity.field) or low) for p in points if p.pain]
     if hurt:
         axes.plot(*zip(*hurt), linestyle="none", marker="X", markersize=11, color=_COLOURS[HURT], label=HURT, zorder=4)
     values = [v for _, v in done + hurt]
     if adjustment is not None and adjustment.dropped:
-        axes.text(0.99, 0.92, f"{LEFT_OUT}: it hurt", transform=axes.transAxes, ha="right", va="top",
-                  color=_COLOURS[LEFT_OUT], fontweight="bold")
+        axes.text(
+            0.99,
+            0.92,
+            f"{LEFT_OUT}: it hurt",
+            transform=axes.transAxes,
+            ha="right",
+            va="top",
+            color=_COLOURS[LEFT_OUT],
+            fontweight="bold",
+        )
     elif adjustment is not None and next_at is not None:
         following = getattr(adjustment.numbers, quantity.field)
         if following is not None:
             values.append(following)
             if done:
                 last_at, last = done[-1]
-                axes.plot([last_at, next_at], [last, following], linestyle=":", color=_COLOURS[NEXT], zorder=1)
-            axes.plot([next_at], [following], linestyle="none", marker="D", markersize=8, markerfacecolor="white",
-                      color=_COLOURS[NEXT], label=NEXT, zorder=3)
+                axes.plot(_dates([last_at, next_at]), [last, following], linestyle=":", color=_COLOURS[NEXT], zorder=1)
+            axes.plot(
+                _dates([next_at]),
+                [following],
+                linestyle="none",
+                marker="D",
+                markersize=8,
+                markerfacecolor="white",
+                color=_COLOURS[NEXT],
+                label=NEXT,
+                zorder=3,
+            )
     axes.set_ylim(min([low, *values]) - 1, max([high, *values]) + 1)
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    _whole_numbers(axes)
     axes.grid(axis="y", color="#eeeeee", zorder=0)
 
 
 def draw_exercise(
-    row: Sequence[Axes], name: str, exercise: Exercise, points: Sequence[Point], adjustment: Adjustment | None,
+    row: Sequence[Axes],
+    name: str,
+    exercise: Exercise,
+    points: Sequence[Point],
+    adjustment: Adjustment | None,
     next_at: datetime | None,
 ) -> None:
     """An exercise's quantities side by side on `row` (two Axes); a second Axes with no hold says so."""
     found = quantities(exercise)
     for axes, quantity in zip(row, found):
         draw_quantity(axes, name, quantity, points, adjustment, next_at)
-    for axes in row[len(found):]:
+    for axes in row[len(found) :]:
         axes.set_axis_off()
-        axes.text(0.02, 0.5, f"{name}: no hold, repetitions only", transform=axes.transAxes, va="center",
-                  color="#666666")
+        axes.text(
+            0.02, 0.5, f"{name}: no hold, repetitions only", transform=axes.transAxes, va="center", color="#666666"
+        )
 
 
 def next_session_at(points_by_exercise: Mapping[str, Sequence[Point]]) -> datetime | None:
@@ -261,7 +296,7 @@ def draw_weeks(top: Axes, bottom: Axes, weeks: Sequence[Week], names: Mapping[st
         bottom.legend(fontsize="small")
     for axes in (top, bottom):
         axes.set_xticks(positions, labels, rotation=45, ha="right")
-        axes.yaxis.get_major_locator().set_params(integer=True)
+        _whole_numbers(axes)
 
 
 def _legend(figure: Figure, axes: Sequence[Axes]) -> None:
@@ -273,8 +308,14 @@ def _legend(figure: Figure, axes: Sequence[Axes]) -> None:
     order = [SEED_RANGE, DONE, ENDED_EARLY, HURT, NEXT]
     labels = [label for label in order if label in seen]
     if labels:
-        figure.legend([seen[label] for label in labels], labels, loc="upper center", ncols=len(labels),
-                      fontsize="small", frameon=False)
+        figure.legend(
+            [seen[label] for label in labels],
+            labels,
+            loc="upper center",
+            ncols=len(labels),
+            fontsize="small",
+            frameon=False,
+        )
 
 
 def figure(
@@ -298,8 +339,14 @@ def figure(
         left = fig.add_subplot(grid[row, 0], sharex=first)
         first = first or left
         right = fig.add_subplot(grid[row, 1], sharex=first)
-        draw_exercise((left, right), names.get(exercise_id, exercise_id), exercises[exercise_id], series,
-                      adjustments.get(exercise_id), next_at)
+        draw_exercise(
+            (left, right),
+            names.get(exercise_id, exercise_id),
+            exercises[exercise_id],
+            series,
+            adjustments.get(exercise_id),
+            next_at,
+        )
         panels += [left, right]
     if first is not None:
         _date_axis(first)
@@ -310,7 +357,11 @@ def figure(
 
 
 def exercise_figure(
-    name: str, exercise: Exercise, points: Sequence[Point], adjustment: Adjustment | None, next_at: datetime | None,
+    name: str,
+    exercise: Exercise,
+    points: Sequence[Point],
+    adjustment: Adjustment | None,
+    next_at: datetime | None,
 ) -> Figure:
     """One exercise alone (repetitions | hold), for the HTML page."""
     plt = _pyplot()
@@ -344,7 +395,19 @@ def svg(fig: Figure) -> str:
         fig.savefig(out, format="svg")
     _pyplot().close(fig)
     text = out.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     # The metadata names the matplotlib and Dublin Core web addresses: nothing to fetch, but a page
     # that names no address at all is easier to trust (and to check).
     return re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.DOTALL)
+
+
+def _whole_numbers(axes: Any) -> None:
+    """Ticks at whole numbers only, on the axis's own (auto) locator."""
+    from matplotlib.ticker import MaxNLocator
+
+    cast(MaxNLocator, axes.yaxis.get_major_locator()).set_params(integer=True)
+
+
+def _dates(moments: list[datetime]) -> Any:
+    """Datetimes as matplotlib plots them (its type hints allow only numbers and arrays)."""
+    return moments
