@@ -103,6 +103,28 @@ def test_a_word_missing_from_the_dictionary_is_named_in_a_warning(caplog: pytest
     assert "flurbigate now" not in recogniser.phrases
 
 
+def test_every_phrase_of_the_table_is_in_the_dictionary_and_the_grammar(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="voicecoach.hear.sphinx"):
+        recogniser = SphinxRecogniser()
+    assert sorted(recogniser.phrases) == sorted(PHRASES)
+    assert caplog.text == ""
+
+
+@pytest.mark.parametrize("voice", ["slt", "rms"])
+def test_what_s_next_louder_and_quieter_said_by_flite_are_heard_as_themselves(
+    recogniser: SphinxRecogniser, tmp_path: Path, voice: str
+) -> None:
+    recogniser.listen_for(frozenset(Intent) - {Intent.YES, Intent.NO})
+    for text, intent in (
+        ("what's next", Intent.WHATS_NEXT),
+        ("louder", Intent.LOUDER),
+        ("quieter", Intent.QUIETER),
+        ("what comes next", Intent.WHATS_NEXT),
+    ):
+        heard = hear(recogniser, quiet(0.5) + say(text, tmp_path, voice) + quiet(1.0))
+        assert [h.intent for h in heard] == [intent], (voice, text, heard)  # "what's next" is never "next"
+
+
 def test_real_stop_and_yes_are_heard_in_a_stream(recogniser: SphinxRecogniser) -> None:
     recogniser.listen_for(frozenset(Intent))
     clips = corpus_clips("stop", 6) + corpus_clips("yes", 6)
@@ -202,14 +224,22 @@ HEARD_AS_IMMEDIATE = {
 }
 
 
+# A one-word command these stretches are heard as, with or without the check (not an immediate one,
+# which the check is about): "they're the" at the start of this one has been "quieter" since the
+# phrase was added.
+ALSO_HEARD = {"librispeech_test-other/2414-128291-0005.wav": ["quieter"]}
+
+
 @pytest.mark.parametrize("name", sorted(HEARD_AS_IMMEDIATE))
 def test_read_speech_is_not_an_immediate_phrase_when_garbage_words_fit_it_much_better(
     recogniser: SphinxRecogniser, unchecked: SphinxRecogniser, name: str
 ) -> None:
     recogniser.listen_for(frozenset(Intent))
     pcm = quiet(1.0) + read_speech(name) + quiet(1.0)
-    assert [h.phrase for h in hear(unchecked, pcm)] == [HEARD_AS_IMMEDIATE[name]]  # what the check is for
-    assert hear(recogniser, pcm) == []
+    also = ALSO_HEARD.get(name, [])
+    unchecked_heard = sorted(h.phrase for h in hear(unchecked, pcm))
+    assert unchecked_heard == sorted([HEARD_AS_IMMEDIATE[name], *also])  # what the check is for
+    assert [h.phrase for h in hear(recogniser, pcm)] == also
 
 
 def test_immediate_phrases_of_several_words_are_still_heard(recogniser: SphinxRecogniser, tmp_path: Path) -> None:

@@ -25,6 +25,9 @@ class Intent(str, enum.Enum):
     STATUS = "status"
     SLOWER = "slower"
     FASTER = "faster"
+    LOUDER = "louder"
+    QUIETER = "quieter"
+    WHATS_NEXT = "whats_next"
     PROGRESS = "progress"
     BRING_BACK = "bring_back"
     YES = "yes"
@@ -82,6 +85,16 @@ PHRASES: dict[str, Intent] = {
     "slow down": Intent.SLOWER,
     "faster": Intent.FASTER,
     "speed up": Intent.FASTER,
+    # The coach's own volume, lying on a mat out of reach of the speaker's knob.
+    "louder": Intent.LOUDER,
+    "volume up": Intent.LOUDER,
+    "speak up": Intent.LOUDER,
+    "quieter": Intent.QUIETER,
+    "volume down": Intent.QUIETER,
+    "softer": Intent.QUIETER,
+    "what's next": Intent.WHATS_NEXT,
+    "what is next": Intent.WHATS_NEXT,
+    "what comes next": Intent.WHATS_NEXT,
     "how am i doing": Intent.PROGRESS,
     # Exercises left out because they hurt are brought back by a yes to each in turn, so their names
     # never enter the grammar. Whole phrases only: a lone "bring" would be too little to go on, and
