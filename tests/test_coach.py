@@ -9,8 +9,8 @@ import pytest
 
 from voicecoach.core.coach import ACTIVE, IDLE, PAUSED, Coach
 from voicecoach.core.commands import PHRASES, Intent, phrases_for
-from voicecoach.core.events import Command, Say, SessionEnded, SpeechFinished, StopSpeaking, Tick
-from voicecoach.core.narration import speech_seconds
+from voicecoach.core.events import Command, Say, SessionEnded, SpeechFinished, StopSpeaking, Tick, VolumeChanged
+from voicecoach.core.narration import Volume, speech_seconds
 from voicecoach.routinefile.loader import load
 from voicecoach.session.simulate import Said, simulate
 
@@ -201,6 +201,102 @@ def test_slower_and_faster_change_the_breathing_pace_within_bounds():
     assert faster.first("and out. Two.", after=breath_in) - breath_in == pytest.approx(2.0)
 
 
+def test_slower_and_faster_go_out_as_pace_changes_only_when_the_pace_changes():
+    start = 200
+    heard = Heard(
+        "gentle",
+        said(start, "slower"),
+        said(start + 20, "faster"),
+        said(start + 40, "speed up"),
+        *[said(start + 60 + i, "faster") for i in range(4)],
+    )
+    paces = [(e["t"], e["breath_seconds"]) for e in heard.entries if e["kind"] == "pace"]
+    assert paces == [(start, 7.0), (start + 20, 6.0), (start + 40, 5.0), (start + 60, 4.0)]
+    assert heard.texts(start + 61, start + 63.01) == ["That's as fast as it goes."] * 3
+
+
+def volumes(heard: Heard) -> list[tuple[float, float]]:
+    return [(e["t"], e["volume"]) for e in heard.entries if e["kind"] == "volume"]
+
+
+def test_quieter_and_louder_step_the_volume_and_the_hold_goes_on():
+    plain = Heard("short")
+    three = plain.first("Three.", after=plain.first("Hold."))  # pelvic tilt's first hold
+    heard = Heard("short", said(three + 0.5, "quieter"), said(three + 20, "volume down"), said(three + 40, "speak up"))
+    assert volumes(heard) == [(three + 0.5, 0.63), (three + 20, 0.4), (three + 40, 0.63)]
+    assert heard.texts(three + 0.5, three + 5)[:3] == ["Quieter.", "Three.", "Four."]  # the count carries on
+    assert heard.texts(three + 40, three + 40.01) == ["Louder."]
+    assert heard.end()["done"] == ["pelvic_tilt", "knee_rolls", "full_body_stretch"]
+
+
+def test_louder_at_the_loudest_and_quieter_at_the_quietest_say_so_and_change_nothing():
+    loudest = Heard("short", said(50, "louder"))
+    assert loudest.texts(50, 50.01) == ["That's as loud as I go."] and volumes(loudest) == []
+    down = Heard("short", *[said(50 + 5 * i, "quieter") for i in range(7)])
+    assert [v for _, v in volumes(down)] == [0.63, 0.4, 0.25, 0.16, 0.1]  # never silent
+    assert down.texts(75, 75.01) == ["That's as quiet as I go."]
+    assert down.texts(80, 80.01) == ["That's as quiet as I go."]
+
+
+def test_louder_and_quieter_work_while_idle_and_while_paused():
+    coach, now = coach_in(IDLE)
+    actions = coach.handle(Command(Intent.QUIETER, "softer", now))
+    assert [a for a in actions if isinstance(a, (Say, VolumeChanged))] == [VolumeChanged(0.63), Say("Quieter.", 1)]
+    coach, now = coach_in(PAUSED)
+    actions = coach.handle(Command(Intent.QUIETER, "quieter", now + 1))
+    assert VolumeChanged(0.63) in actions and [a.text for a in actions if isinstance(a, Say)] == ["Quieter."]
+    assert coach.state == PAUSED and coach.volume == Volume(0.63)
+
+
+def test_a_volume_from_the_settings_file_between_levels_steps_to_the_next_one():
+    coach = Coach(LIBRARY, "short", volume=Volume(0.5))
+    assert VolumeChanged(0.63) in coach.handle(Command(Intent.LOUDER, "louder", 0.0))
+    coach = Coach(LIBRARY, "short", volume=Volume(0.05))  # below the quietest a voice can ask for
+    assert [a.text for a in coach.handle(Command(Intent.QUIETER, "quieter", 0.0)) if isinstance(a, Say)] == [
+        "That's as quiet as I go."
+    ]
+    assert VolumeChanged(0.1) in coach.handle(Command(Intent.LOUDER, "louder", 1.0))
+
+
+def test_what_s_next_names_the_next_exercise_then_the_cool_down_then_the_end():
+    plain = Heard("short")
+    moments = {
+        plain.first("Keep your breathing natural all the way through.") + 1: "First comes pelvic tilt.",
+        plain.first("Hold.") + 0.5: "Next comes knee rolls.",
+        plain.first("Roll your knees to the left.") + 0.5: "Next comes the cool-down: full body stretch.",
+        plain.first("Reach your arms and legs in opposite directions.")
+        + 0.5: "This is the cool-down, the last exercise. Then we're done.",
+    }
+    for (t, answer), phrase in zip(moments.items(), ("what's next", "what is next", "what comes next", "what's next")):
+        heard = Heard("short", said(t, phrase))
+        assert heard.texts(t, t + 0.01) == [answer]
+        assert heard.end()["done"] == ["pelvic_tilt", "knee_rolls", "full_body_stretch"]  # nothing was skipped
+    hold = plain.first("Hold.") + 0.5
+    assert Heard("short", said(hold, "what's next")).texts(hold, hold + 5)[:3] == [
+        "Next comes knee rolls.",
+        "Hold.",
+        "One.",
+    ]  # the interrupted hold starts again, as after any answer
+
+
+def test_at_the_closing_words_what_s_next_is_nothing():
+    coach, now = coach_in(ACTIVE)
+    while coach._segment.kind != "closing":  # straight to the closing words
+        now = coach.next_deadline
+        coach.handle(Tick(now))
+    actions = coach.handle(Command(Intent.WHATS_NEXT, "what's next", now)) + coach.handle(Tick(now))
+    assert "Nothing: that's the end of the session." in [a.text for a in actions if isinstance(a, Say)]
+
+
+def test_what_s_next_before_the_start_and_while_paused():
+    coach, now = coach_in(IDLE)
+    (answer,) = [a.text for a in coach.handle(Command(Intent.WHATS_NEXT, "what's next", now)) if isinstance(a, Say)]
+    assert answer == "The short routine starts with pelvic tilt. Say start when you're ready."
+    coach, now = coach_in(PAUSED)
+    (answer,) = [a.text for a in coach.handle(Command(Intent.WHATS_NEXT, "what comes next", now)) if isinstance(a, Say)]
+    assert answer == "Next comes knee rolls." and coach.state == PAUSED
+
+
 def test_status_says_where_you_are_and_how_long_is_left():
     plain = Heard("short")
     during = plain.first("Hold.") + 2.2
@@ -224,7 +320,7 @@ def test_help_says_what_can_be_said_now():
     (answer,) = heard.texts(50, 50.01)
     assert answer == (
         "You can say: pause, skip, if it hurts, next, back, to start an exercise again, repeat, stop, "
-        "how long is left, slower or faster."
+        "how long is left, what's next, slower, faster, louder or quieter."
     )
 
 

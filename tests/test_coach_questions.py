@@ -8,7 +8,16 @@ from pathlib import Path
 
 from voicecoach.core.coach import ACTIVE, ASKING, IDLE, Coach
 from voicecoach.core.commands import PHRASES, Intent
-from voicecoach.core.events import Command, ExerciseRestored, ResumeDeclined, Say, SessionEnded, SessionStarted, Tick
+from voicecoach.core.events import (
+    Command,
+    ExerciseRestored,
+    ResumeDeclined,
+    Say,
+    SessionEnded,
+    SessionStarted,
+    Tick,
+    VolumeChanged,
+)
 from voicecoach.core.narration import speech_seconds
 from voicecoach.routinefile.loader import load
 from voicecoach.session.loop import EstimatedSpeaker, Timeline, VirtualClock, run
@@ -98,6 +107,28 @@ def test_an_interrupted_session_is_offered_and_resumed_at_the_same_exercise():
     assert SessionStarted("short", resumed_at=1) in actions
     assert [a.text for a in actions if isinstance(a, Say)] == ["Carrying on with knee rolls."]
     assert coach.state == ACTIVE and coach.routine_id == "short"
+
+
+def test_louder_or_quieter_at_a_question_changes_the_volume_and_asks_again():
+    coach, _ = coach_offering_resume()
+    actions = coach.handle(Command(Intent.LOUDER, "louder", 5.0))
+    assert [a.text for a in actions if isinstance(a, Say)] == [
+        "That's as loud as I go. We stopped during knee rolls. Carry on from there? Say yes, or no."
+    ]
+    actions = coach.handle(Command(Intent.QUIETER, "volume down", 9.0))
+    assert VolumeChanged(0.63) in actions
+    assert [a.text for a in actions if isinstance(a, Say)] == [
+        "Quieter. We stopped during knee rolls. Carry on from there? Say yes, or no."
+    ]
+    assert coach.state == ASKING
+    assert SessionStarted("short", resumed_at=1) in coach.handle(Command(Intent.YES, "yes", 15.0))
+
+
+def test_what_s_next_at_a_question_asks_for_an_answer():
+    coach, _ = coach_offering_resume()
+    assert [a.text for a in coach.handle(Command(Intent.WHATS_NEXT, "what's next", 5.0)) if isinstance(a, Say)] == [
+        "Please answer yes or no."
+    ]
 
 
 def test_no_to_resuming_goes_back_to_waiting_and_says_so():

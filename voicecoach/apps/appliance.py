@@ -40,9 +40,9 @@ def serve(args: argparse.Namespace) -> int:
     from voicecoach.session.live import open_configured_recogniser
     from voicecoach.session.loop import RealClock, Timeline, carry_out, run
     from voicecoach.session.report import describe
-    from voicecoach.session.speech import SpokenOutput
+    from voicecoach.session.speech import SpokenOutput, synthesiser_for
     from voicecoach.session.watch import start_watching
-    from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
+    from voicecoach.speak.tts import BREATHING_CUES, COUNTS
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # only that: raising here can land anywhere
@@ -62,17 +62,19 @@ def serve(args: argparse.Namespace) -> int:
         return 0
     output, microphone = devices
     recogniser = open_configured_recogniser(settings)
-    synthesiser = PyttsxSynthesiser(settings.voice_settings())
+    synthesiser = synthesiser_for(settings)
     synthesiser.prerender(COUNTS + BREATHING_CUES)
     clock = RealClock()
     guard = EchoGuard(settings.guard_settings())
     timeline = Timeline(lambda entry: print(describe(entry), flush=True), keep=TIMELINE_KEEP)
     reference = ReferenceTrack()
-    speaker = SpokenOutput(synthesiser, output, clock, guard, virtual=False, reference=reference)
     routine = settings.routine if settings.routine in library.content.routines else library.routine_ids[0]
-    coach = Coach(library, routine, settings.pace())
+    coach = Coach(library, routine, settings.pace(), volume=settings.start_volume())
     keeper = SessionKeeper(history, library, coach)
     keeper.refresh()
+    speaker = SpokenOutput(
+        synthesiser, output, clock, guard, virtual=False, reference=reference, volume=coach.volume.level
+    )
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(), reference=reference)
     faults = Faults()
     offer = keeper.resume_offer()

@@ -112,7 +112,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.history is None:
         if args.at is not None:
             raise VoicecoachError("--at says when a remembered session began: use it with --history FILE.")
-        simulate(library, routine, said, Timeline(printer(args.json)), pace=args.settings.pace())
+        simulate(
+            library,
+            routine,
+            said,
+            Timeline(printer(args.json)),
+            pace=args.settings.pace(),
+            volume=args.settings.start_volume(),
+        )
         return 0
     from voicecoach.history.store import History
 
@@ -123,6 +130,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             said,
             Timeline(printer(args.json)),
             pace=args.settings.pace(),
+            volume=args.settings.start_volume(),
             history=history,
             started_at=args.at,
         )
@@ -145,7 +153,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.text:
             from voicecoach.session.text import run_text
 
-            return run_text(library, routine, pace=args.settings.pace(), history=history)
+            return run_text(
+                library, routine, pace=args.settings.pace(), history=history, volume=args.settings.start_volume()
+            )
         from voicecoach.session.live import run_voice
 
         return run_voice(library, routine, args, history=history)

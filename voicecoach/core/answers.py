@@ -30,7 +30,7 @@ def help_text(
     if state == "idle":
         text = (
             f"Say start to begin the {routine_name}, or start gentle, or start short. "
-            "Say how long is left to hear how long it takes."
+            "Say how long is left to hear how long it takes, and louder or quieter to change my volume."
         )
         if left_out:
             are = "are" if _plural(left_out) else "is"
@@ -61,6 +61,21 @@ def status_text(segments: list[Segment], current: int, next_beat: int, pace: Pac
         where += f", repetition {words.number(beat.rep)}"
         where += f" on the {beat.side}" if beat.side else ""
     return f"{where}. {left}"
+
+
+def whats_next_text(segments: Sequence[Segment], current: int) -> str:
+    """What comes after segment `current`: the next exercise by name, the cool-down, or the end."""
+    segment = segments[current]
+    later = [s.planned for s in segments[current + 1 :] if s.planned is not None]
+    if later:
+        name = later[0].name.lower()
+        if later[0].cool_down and not (segment.planned and segment.planned.cool_down):
+            return f"Next comes the cool-down: {name}."
+        return f"{'First' if segment.kind == 'intro' else 'Next'} comes {name}."
+    if segment.planned is None:
+        return "Nothing: that's the end of the session."
+    last = "the cool-down, the last exercise" if segment.planned.cool_down else "the last exercise"
+    return f"This is {last}. Then we're done."
 
 
 def summary_text(records: list[ExerciseRecord], seconds: float, finished: bool, routine_name: str) -> str:

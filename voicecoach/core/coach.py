@@ -15,7 +15,11 @@ A session is a list of segments (the intro, one per exercise, the closing), each
   asking  a question waits for yes, skip or no: before an exercise that hurt last time ("Try them
           gently, or skip?"), when an interrupted session can be resumed ("Carry on?"), or whether
           to bring back an exercise left out because it hurt ("Bring it back?").
-          Unanswered, it is asked once more, then the safe choice is taken.
+          Unanswered, it is asked once more, then the safe choice is taken. "louder" and
+          "quieter" change the volume and ask it again.
+
+"slower", "faster", "louder" and "quieter" change how the coach speaks, not where it is: each
+change goes out as an action (PaceChanged, VolumeChanged), for the speaker and to be remembered.
 
 Every command is looked up in TRANSITIONS[state]; a command with no entry there gets a short
 spoken answer from REFUSALS ("Already paused."), never an exception. Answers given while active
@@ -30,11 +34,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from voicecoach.core import words
-from voicecoach.core.answers import help_text
+from voicecoach.core.answers import help_text, whats_next_text
 from voicecoach.core.commands import Intent
-from voicecoach.core.events import Action, Command, Event, SpeechFinished
+from voicecoach.core.events import Action, Command, Event, PaceChanged, SpeechFinished, VolumeChanged
 from voicecoach.core.library import Library, PlannedExercise
-from voicecoach.core.narration import Beat, Pace, beat_seconds, compile_session
+from voicecoach.core.narration import Beat, Pace, Volume, beat_seconds, compile_session
 from voicecoach.core.player import ACTIVE, ASKING, IDLE, PAUSED
 from voicecoach.core.questions import PLEASE_ANSWER, Questions
 
@@ -49,6 +53,9 @@ TRANSITIONS: dict[str, dict[Intent, str]] = {
         Intent.RESUME: "begin",
         Intent.HELP: "help",
         Intent.STATUS: "status",
+        Intent.WHATS_NEXT: "whats_next",
+        Intent.LOUDER: "louder",
+        Intent.QUIETER: "quieter",
         Intent.PROGRESS: "progress",
         Intent.BRING_BACK: "bring_back",
     },
@@ -61,8 +68,11 @@ TRANSITIONS: dict[str, dict[Intent, str]] = {
         Intent.STOP: "stop",
         Intent.HELP: "help",
         Intent.STATUS: "status",
+        Intent.WHATS_NEXT: "whats_next",
         Intent.SLOWER: "slower",
         Intent.FASTER: "faster",
+        Intent.LOUDER: "louder",
+        Intent.QUIETER: "quieter",
         Intent.PROGRESS: "progress",
     },
     PAUSED: {
@@ -75,8 +85,11 @@ TRANSITIONS: dict[str, dict[Intent, str]] = {
         Intent.STOP: "stop",
         Intent.HELP: "help",
         Intent.STATUS: "status",
+        Intent.WHATS_NEXT: "whats_next",
         Intent.SLOWER: "slower",
         Intent.FASTER: "faster",
+        Intent.LOUDER: "louder",
+        Intent.QUIETER: "quieter",
         Intent.PROGRESS: "progress",
     },
     ASKING: {
@@ -89,6 +102,8 @@ TRANSITIONS: dict[str, dict[Intent, str]] = {
         Intent.REPEAT: "ask_again",
         Intent.HELP: "help",
         Intent.PAUSE: "pause_question",
+        Intent.LOUDER: "louder_question",
+        Intent.QUIETER: "quieter_question",
     },
 }
 REFUSALS: dict[str, dict[Intent | None, str]] = {
@@ -122,8 +137,9 @@ class Coach(Questions):
         routine_id: str,
         pace: Pace = Pace(),
         plans: dict[str, list[PlannedExercise]] | None = None,
+        volume: Volume = Volume(),
     ):
-        super().__init__(library, routine_id, pace, plans)
+        super().__init__(library, routine_id, pace, plans, volume)
         self._last_back_at = float("-inf")
         self._now = float("-inf")
 
@@ -245,14 +261,46 @@ class Coach(Questions):
             text = self._status_text()
         self._answer(text, out)
 
+    def _on_whats_next(self, now: float, out: list[Action]) -> None:
+        if self.state == IDLE:
+            segments = compile_session(self.library, self.routine_id, self.plans.get(self.routine_id))
+            first = next((s.planned.name.lower() for s in segments if s.planned is not None), None)
+            starts = f"The {self._routine_name} starts with {first}." if first else whats_next_text(segments, 0)
+            text = f"{starts} Say start when you're ready."
+        else:
+            text = whats_next_text(self._segments, self._seg)
+        self._answer(text, out)
+
     def _on_slower(self, now: float, out: list[Action]) -> None:
         self._change_pace(+Pace.STEP, out)
 
     def _on_faster(self, now: float, out: list[Action]) -> None:
         self._change_pace(-Pace.STEP, out)
 
+    def _on_louder(self, now: float, out: list[Action]) -> None:
+        self._answer(self._change_volume(True, out), out)
+
+    def _on_quieter(self, now: float, out: list[Action]) -> None:
+        self._answer(self._change_volume(False, out), out)
+
+    def _on_louder_question(self, now: float, out: list[Action]) -> None:
+        """Louder while a question waits (perhaps it was not heard): change it, and ask again."""
+        self._ask(self._question, self._question_text, now, out, before=self._change_volume(True, out))
+
+    def _on_quieter_question(self, now: float, out: list[Action]) -> None:
+        self._ask(self._question, self._question_text, now, out, before=self._change_volume(False, out))
+
     def _on_stop(self, now: float, out: list[Action]) -> None:
         self._stop(now, out)
+
+    def _change_volume(self, louder: bool, out: list[Action]) -> str:
+        """One step louder or quieter, told to the speaker before anything more is said; what to say."""
+        volume = self.volume.louder() if louder else self.volume.quieter()
+        if volume == self.volume:
+            return "That's as loud as I go." if louder else "That's as quiet as I go."
+        self.volume = volume
+        out.append(VolumeChanged(volume.level))
+        return "Louder." if louder else "Quieter."
 
     def _change_pace(self, step: float, out: list[Action]) -> None:
         breath = min(Pace.SLOWEST, max(Pace.FASTEST, self.pace.breath_seconds + step))
@@ -260,5 +308,6 @@ class Coach(Questions):
             text = "That's as slow as it goes." if step > 0 else "That's as fast as it goes."
         else:
             self.pace = Pace(breath, self.pace.in_share)
+            out.append(PaceChanged(breath))
             text = "Slower breathing." if step > 0 else "Faster breathing."
         self._answer(text, out)

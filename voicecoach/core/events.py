@@ -70,6 +70,21 @@ class StateChanged:
 
 
 @dataclass(frozen=True)
+class PaceChanged:
+    """The user changed the breathing pace: one breath now takes `breath_seconds` (remembered for next time)."""
+
+    breath_seconds: float
+
+
+@dataclass(frozen=True)
+class VolumeChanged:
+    """The user changed the coach's volume: play everything from now on at `volume` (0.0 to 1.0, a
+    gain on the rendered voice, as the settings file's `volume`), and remember it for next time."""
+
+    volume: float
+
+
+@dataclass(frozen=True)
 class SessionStarted:
     """A session began: fresh, or resuming an interrupted one at exercise `resumed_at` (0-based)."""
 
@@ -125,6 +140,8 @@ Action = (
     | StopSpeaking
     | PlayCue
     | StateChanged
+    | PaceChanged
+    | VolumeChanged
     | SessionStarted
     | ResumeDeclined
     | ExerciseRestored

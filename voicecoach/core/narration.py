@@ -39,6 +39,26 @@ class Pace:
 
 
 @dataclass(frozen=True)
+class Volume:
+    """How loud the coach speaks: `level` is a gain on its rendered voice, from 0.0 (silent) to 1.0
+    (as rendered), on the scale of the settings file's `volume`. "louder" and "quieter" move it to
+    the next of LEVELS, about 4 dB apart; by voice it never goes below the quietest, so the coach
+    can always still be heard (a level set in the file below that is kept until "louder")."""
+
+    level: float = 1.0
+
+    LEVELS = (0.1, 0.16, 0.25, 0.4, 0.63, 1.0)
+
+    def louder(self) -> Volume:
+        """The next level up, or this one at the loudest."""
+        return Volume(next((level for level in self.LEVELS if level > self.level + 1e-9), self.level))
+
+    def quieter(self) -> Volume:
+        """The next level down, or this one at the quietest."""
+        return Volume(next((level for level in reversed(self.LEVELS) if level < self.level - 1e-9), self.level))
+
+
+@dataclass(frozen=True)
 class Beat:
     """One step of narration."""
 

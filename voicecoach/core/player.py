@@ -20,7 +20,7 @@ from voicecoach.core.events import (
     StopSpeaking,
 )
 from voicecoach.core.library import Library, PlannedExercise
-from voicecoach.core.narration import SUMMARY, Beat, Pace, Segment, compile_session, speech_seconds
+from voicecoach.core.narration import SUMMARY, Beat, Pace, Segment, Volume, compile_session, speech_seconds
 
 IDLE, ACTIVE, PAUSED, ASKING = "idle", "active", "paused", "asking"
 ANSWER_SECONDS = 20.0  # how long a question waits before it is asked again, then answered safely
@@ -36,11 +36,13 @@ class Player:
         routine_id: str,
         pace: Pace = Pace(),
         plans: dict[str, list[PlannedExercise]] | None = None,
+        volume: Volume = Volume(),
     ):
         library.routine(routine_id)  # an unknown routine fails here, before anything starts
         self.library = library
         self.routine_id = routine_id
         self.pace = pace
+        self.volume = volume  # the speaker is told of every change (VolumeChanged); the session layer sets it at start
         self.plans = plans or {}  # routine id -> the numbers for this session (progression), if not the file's
         self.progress_sentence = NO_PROGRESS_YET  # what "how am I doing" answers; the session layer keeps it current
         self.dropped: tuple[str, ...] = ()  # exercises left out because they hurt (ids); kept current likewise

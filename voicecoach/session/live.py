@@ -45,27 +45,31 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace, history:
     from voicecoach.hear.echo import make_echo_canceller
     from voicecoach.session.keeper import keep_history
     from voicecoach.session.report import describe
-    from voicecoach.speak.tts import BREATHING_CUES, COUNTS, PyttsxSynthesiser
+    from voicecoach.session.speech import synthesiser_for
+    from voicecoach.speak.tts import BREATHING_CUES, COUNTS
 
     settings: Config = args.settings
     output = Speaker(settings.output)  # no device: one sentence suggesting --text, before anything slow
     microphone = Microphone(settings.input, **settings.microphone_options())
     recogniser = open_configured_recogniser(settings)
-    synthesiser = PyttsxSynthesiser(settings.voice_settings())
+    synthesiser = synthesiser_for(settings)
     synthesiser.prerender(COUNTS + BREATHING_CUES)
     clock = RealClock()
     guard = EchoGuard(settings.guard_settings())
     timeline = Timeline(lambda entry: print(describe(entry), flush=True))
     reference = ReferenceTrack()
-    speaker = SpokenOutput(synthesiser, output, clock, guard, virtual=False, reference=reference)
-    coach = Coach(library, routine, settings.pace())
+    coach = Coach(library, routine, settings.pace(), volume=settings.start_volume())
+    observe = keep_history(history, library, coach)  # the coach's plans, and the pace and volume said last
+    speaker = SpokenOutput(
+        synthesiser, output, clock, guard, virtual=False, reference=reference, volume=coach.volume.level
+    )
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(args.echo), reference=reference)
     stop = threading.Event()
     routine_name = library.routine(routine).name.lower()
     clock.post(partial(Announce, f"Ready. Say start to begin the {routine_name}."))
     threads = start_watching(microphone, listener, coach, clock, speaker, settings, stop)
     try:
-        run(coach, clock, speaker, timeline, start=False, observe=keep_history(history, library, coach))
+        run(coach, clock, speaker, timeline, start=False, observe=observe)
     finally:
         stop.set()
         for thread in threads:

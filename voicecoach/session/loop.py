@@ -25,6 +25,7 @@ from voicecoach.core.events import (
     Command,
     Event,
     ExerciseEnded,
+    PaceChanged,
     PlayCue,
     Say,
     SessionEnded,
@@ -32,6 +33,7 @@ from voicecoach.core.events import (
     StateChanged,
     StopSpeaking,
     Tick,
+    VolumeChanged,
 )
 from voicecoach.core.narration import speech_seconds
 from voicecoach.session.faults import DeviceBack, DeviceLost, Faults
@@ -56,6 +58,9 @@ class Speaker(Protocol):
     def stop(self, now: float) -> None: ...
 
     def cue(self, name: str, now: float) -> None: ...
+
+    def set_volume(self, volume: float, now: float) -> None:
+        """Play everything from now on at `volume` (0.0 to 1.0, a gain on the rendered voice)."""
 
 
 class _Scheduled:
@@ -149,6 +154,9 @@ class EstimatedSpeaker:
         self._queued.clear()
 
     def cue(self, name: str, now: float) -> None:
+        pass
+
+    def set_volume(self, volume: float, now: float) -> None:
         pass
 
 
@@ -292,6 +300,11 @@ def carry_out(
             speaker.cue(action.name, now)
         elif isinstance(action, StateChanged):
             timeline.add(now, "state", state=action.state, exercise=action.exercise, rep=action.rep, side=action.side)
+        elif isinstance(action, VolumeChanged):
+            timeline.add(now, "volume", volume=action.volume)
+            speaker.set_volume(action.volume, now)
+        elif isinstance(action, PaceChanged):
+            timeline.add(now, "pace", breath_seconds=action.breath_seconds)
         elif isinstance(action, ExerciseEnded):
             timeline.add(now, "exercise", **{k: v for k, v in asdict(action.record).items() if k != "started_at"})
         elif isinstance(action, SessionEnded):

@@ -37,6 +37,10 @@ def describe(entry: Entry) -> str:
         body = f"end    {len(entry['done'])} done{skipped}, {entry['minutes']:.1f} min" + (
             " (stopped)" if entry["stopped"] else ""
         )
+    elif kind == "volume":
+        body = f"volume {entry['volume']:g}"
+    elif kind == "pace":
+        body = f"pace   one breath in {entry['breath_seconds']:g} s"
     elif kind == "fault":
         body = f"fault  {entry['device']} lost: {entry['why']}" if entry["lost"] else f"fault  {entry['device']} back"
     else:

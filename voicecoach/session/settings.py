@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from voicecoach.speak import MAX_RATE_WPM, MIN_RATE_WPM
 
 if TYPE_CHECKING:
-    from voicecoach.core.narration import Pace
+    from voicecoach.core.narration import Pace, Volume
     from voicecoach.hear.sphinx import SphinxOptions
     from voicecoach.hear.vosk_engine import VoskOptions
     from voicecoach.session.bargein import GuardSettings
@@ -120,6 +120,12 @@ class Config(BaseModel):
         from voicecoach.core.narration import Pace
 
         return Pace(breath_seconds=self.breath_seconds)
+
+    def start_volume(self) -> Volume:
+        """The coach's volume before anything is said (a gain applied as it plays; see session/speech.py)."""
+        from voicecoach.core.narration import Volume
+
+        return Volume(level=self.volume)
 
 
 FIELDS = tuple(Config.model_fields)

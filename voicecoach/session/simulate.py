@@ -11,7 +11,7 @@ from voicecoach.core.coach import Coach
 from voicecoach.core.commands import PHRASES, Intent, intent_for, normalise
 from voicecoach.core.events import Command
 from voicecoach.core.library import Library
-from voicecoach.core.narration import Pace
+from voicecoach.core.narration import Pace, Volume
 from voicecoach.errors import VoicecoachError
 from voicecoach.history.store import History
 from voicecoach.session.keeper import SessionKeeper
@@ -51,6 +51,7 @@ def simulate(
     plans: dict | None = None,
     history: History | None = None,
     started_at: datetime | None = None,
+    volume: Volume = Volume(),
 ) -> Timeline:
     """Run `routine_id` from start to end in virtual time; returns the timeline. `plans` gives
     routines their numbers and questions for this session (progression). With a `history`, the
@@ -60,7 +61,7 @@ def simulate(
     clock = VirtualClock()
     for s in sorted(said, key=lambda s: s.seconds):
         clock.schedule(s.seconds, Command(s.intent, s.phrase, s.seconds))
-    coach = Coach(library, routine_id, pace, plans)
+    coach = Coach(library, routine_id, pace, plans, volume)
     observe = None
     if history is not None:
         origin = (started_at or datetime.now()).astimezone()

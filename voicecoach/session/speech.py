@@ -1,4 +1,10 @@
-"""Spoken output: each utterance rendered, played through our own stream, and told to the EchoGuard."""
+"""Spoken output: each utterance rendered, played through our own stream, and told to the EchoGuard.
+
+The volume is a gain applied as each clip is played (and to the echo canceller's reference, which
+must be what the speaker really plays), never a setting of the synthesiser: renders are made once,
+at full volume, and a change of volume ("louder", "quieter") renders nothing again and leaves the
+disk cache as it is.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,11 @@ from voicecoach.errors import AudioError
 from voicecoach.hear.reference import ReferenceTrack
 from voicecoach.session.bargein import EchoGuard
 from voicecoach.session.loop import RealClock, VirtualClock
-from voicecoach.speak import Synthesiser
+from voicecoach.speak import Audio, Synthesiser
 
 if TYPE_CHECKING:
-    pass
+    from voicecoach.session.settings import Config
+    from voicecoach.speak.tts import PyttsxSynthesiser
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +41,12 @@ class SpokenOutput:
         guard: EchoGuard,
         virtual: bool,
         reference: ReferenceTrack | None = None,
+        volume: float = 1.0,
     ):
         self.synthesiser, self.output, self.clock, self.guard = synthesiser, output, clock, guard
         self.virtual = virtual
         self.reference = reference
+        self.volume = volume  # a gain on every clip from now on; what is already queued plays as it was
         self._busy_until = 0.0
 
     def say(self, text: str, utterance: int, now: float) -> None:
@@ -48,6 +57,9 @@ class SpokenOutput:
 
         self._play(tone(name), 0, now)
 
+    def set_volume(self, volume: float, now: float) -> None:
+        self.volume = volume
+
     def stop(self, now: float) -> None:
         self.output.stop()
         self._busy_until = now
@@ -55,7 +67,8 @@ class SpokenOutput:
         if self.reference is not None:
             self.reference.cut(now)
 
-    def _play(self, audio, utterance: int, now: float) -> None:
+    def _play(self, audio: Audio, utterance: int, now: float) -> None:
+        audio = at_volume(audio, self.volume)
         start = max(now, self._busy_until)
         end = self._busy_until = start + audio.duration_seconds
         if audio.text:
@@ -87,3 +100,23 @@ class SpokenOutput:
         old, self.output = self.output, output
         self._busy_until = self.clock.now()
         return old
+
+
+def at_volume(audio: Audio, volume: float) -> Audio:
+    """`audio` with its samples scaled by `volume` (the same clip when that is 1.0)."""
+    if volume == 1.0 or not len(audio.samples):
+        return audio
+    import numpy as np
+
+    scaled = np.clip(np.round(audio.samples.astype(np.float32) * volume), -32768, 32767).astype(np.int16)
+    return Audio(samples=scaled, sample_rate=audio.sample_rate, text=audio.text)
+
+
+def synthesiser_for(settings: Config) -> PyttsxSynthesiser:
+    """The coach's voice as the settings describe it, rendered at full volume: the settings' volume
+    is applied as it plays (SpokenOutput), so it can change without rendering anything again."""
+    import dataclasses
+
+    from voicecoach.speak.tts import PyttsxSynthesiser
+
+    return PyttsxSynthesiser(dataclasses.replace(settings.voice_settings(), volume=1.0))

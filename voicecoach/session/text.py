@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from voicecoach import __version__
 from voicecoach.core.library import Library
+from voicecoach.core.narration import Pace, Volume
 from voicecoach.session.keeper import keep_history
 from voicecoach.session.report import printer
 
@@ -16,8 +17,17 @@ if TYPE_CHECKING:
     from voicecoach.history.store import History
 
 
-def run_text(library: Library, routine_id: str, lines=None, out=None, pace=None, history: History | None = None) -> int:
-    """Real time in a terminal: narration printed, commands typed (the same phrases as spoken ones)."""
+def run_text(
+    library: Library,
+    routine_id: str,
+    lines=None,
+    out=None,
+    pace=None,
+    history: History | None = None,
+    volume: Volume | None = None,
+) -> int:
+    """Real time in a terminal: narration printed, commands typed (the same phrases as spoken ones).
+    `pace` and `volume` are the settings file's (a volume change is only remembered here)."""
     from voicecoach.core.coach import Coach
     from voicecoach.core.commands import Intent, intent_for, normalise
     from voicecoach.core.events import Command
@@ -43,6 +53,6 @@ def run_text(library: Library, routine_id: str, lines=None, out=None, pace=None,
     )
     threading.Thread(target=read, name="stdin", daemon=True).start()
     timeline = Timeline(printer(False, out))
-    coach = Coach(library, routine_id, pace) if pace else Coach(library, routine_id)
+    coach = Coach(library, routine_id, pace or Pace(), volume=volume or Volume())
     run(coach, clock, EstimatedSpeaker(clock), timeline, observe=keep_history(history, library, coach))
     return 0

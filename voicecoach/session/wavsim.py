@@ -50,7 +50,7 @@ def simulate_from_wav(
     from voicecoach.audio.fakes import RecordingSpeaker, WavMicrophone
     from voicecoach.hear.echo import make_echo_canceller
     from voicecoach.hear.engines import open_recogniser
-    from voicecoach.speak.tts import PyttsxSynthesiser
+    from voicecoach.session.speech import synthesiser_for
 
     microphone = WavMicrophone(wav, chunk_seconds=0.05)
     recogniser = recogniser or open_recogniser(engine, model)
@@ -62,15 +62,16 @@ def simulate_from_wav(
     timeline = Timeline(show)
     recording = RecordingSpeaker(clock=clock.now)
     reference = ReferenceTrack()
+    coach = Coach(library, routine, settings.pace(), volume=settings.start_volume())
     speaker = SpokenOutput(
-        synthesiser or PyttsxSynthesiser(settings.voice_settings()),
+        synthesiser or synthesiser_for(settings),
         recording,
         clock,
         guard,
         virtual=True,
         reference=reference,
+        volume=coach.volume.level,
     )
-    coach = Coach(library, routine, settings.pace())
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(echo), reference=reference)
     room = _Room(reference, room_echo_db) if room_echo_db is not None else None
     ended = run(coach, clock, speaker, timeline, start=True, until=0.0)
