@@ -86,6 +86,36 @@ def test_run_text_takes_typed_commands_in_real_time():
     assert "coach  Stopping here. You did no exercises, in less than a minute." in text
 
 
+def test_run_text_with_a_history_starts_at_the_pace_and_volume_said_last_time(tmp_path):
+    from voicecoach.core.narration import Pace, Volume
+    from voicecoach.history.store import History
+
+    library, path = load(REPO / "exercises.yaml"), tmp_path / "history.sqlite3"
+    with History.open(path) as history:
+        run_text(
+            library,
+            "short",
+            lines=["slower\n", "volume down\n", "stop\n"],
+            out=io.StringIO(),
+            history=history,
+            pace=Pace(6.0),
+            volume=Volume(1.0),
+        )
+    out = io.StringIO()
+    with History.open(path) as history:
+        run_text(
+            library,
+            "short",
+            lines=["faster\n", "louder\n", "stop\n"],
+            out=out,
+            history=history,
+            pace=Pace(6.0),
+            volume=Volume(1.0),
+        )
+    text = out.getvalue()
+    assert "pace   one breath in 6 s" in text and "volume 1" in text  # one step back from 7 s and 0.63
+
+
 def test_the_console_entry_point_runs_as_a_module():
     result = subprocess.run(
         [sys.executable, "-m", "voicecoach", "simulate", "--routine", "gentle", "--json"],

@@ -70,7 +70,7 @@ def test_the_file_is_wal_fully_synchronous_and_versioned(history: History) -> No
     db = history._db
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(historyfile.MIGRATIONS) == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(historyfile.MIGRATIONS) == 2
 
 
 # ---- a simulated week ------------------------------------------------------------------------
@@ -341,7 +341,7 @@ def test_an_older_file_is_migrated_in_one_transaction(tmp_path: Path, monkeypatc
     extended = [*historyfile.MIGRATIONS, ("ALTER TABLE sessions ADD COLUMN mood TEXT",)]
     monkeypatch.setattr(historyfile, "MIGRATIONS", extended)
     with History.open(path) as migrated:
-        assert migrated._db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert migrated._db.execute("PRAGMA user_version").fetchone()[0] == len(extended)
         assert len(migrated.recent(10)) == 5
         migrated._db.execute("SELECT mood FROM sessions").fetchall()
 
@@ -353,9 +353,9 @@ def test_a_failing_migration_changes_nothing(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(historyfile, "MIGRATIONS", broken)
     with pytest.raises(HistoryError):
         History.open(path)
-    monkeypatch.setattr(historyfile, "MIGRATIONS", broken[:1])
+    monkeypatch.setattr(historyfile, "MIGRATIONS", broken[:-1])
     with History.open(path) as unchanged:
-        assert unchanged._db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert unchanged._db.execute("PRAGMA user_version").fetchone()[0] == len(broken) - 1
         columns = [row[1] for row in unchanged._db.execute("PRAGMA table_info(sessions)")]
         assert "mood" not in columns and len(unchanged.recent(10)) == 5
 
@@ -394,3 +394,30 @@ def test_the_coachs_own_records_make_a_pain_skip_and_a_gentler_plan(history: His
     assert second["exercise"] not in plan and plan == [
         p.id for p in LIBRARY.plan("short") if p.id != second["exercise"]
     ]
+
+
+def test_a_history_from_before_the_voice_table_gains_it_and_keeps_its_sessions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    with monkeypatch.context() as old:
+        old.setattr(historyfile, "MIGRATIONS", historyfile.MIGRATIONS[:1])  # as voicecoach wrote it before
+        _filled(path)
+    with History.open(path) as migrated:
+        assert len(migrated.recent(10)) == 5
+        assert migrated.remembered_voice({"volume": 1.0}) == {"volume": 1.0}
+        migrated.remember_voice("volume", 0.4, 1.0)
+        assert migrated.remembered_voice({"volume": 1.0}) == {"volume": 0.4}
+
+
+# ---- the pace and volume said last ------------------------------------------------------------
+
+
+def test_the_voice_said_last_is_remembered_unless_the_settings_file_changed_since(history: History) -> None:
+    file = {"breath_seconds": 6.0, "volume": 1.0}
+    assert history.remembered_voice(file) == file  # nothing said yet: the file's
+    history.remember_voice("breath_seconds", 7.0, 6.0, now=MONDAY)
+    history.remember_voice("breath_seconds", 8.0, 6.0, now=MONDAY + timedelta(minutes=1))
+    history.remember_voice("volume", 0.63, 1.0, now=MONDAY)
+    assert history.remembered_voice(file) == {"breath_seconds": 8.0, "volume": 0.63}  # the last said wins
+    assert history.remembered_voice({"breath_seconds": 5.0, "volume": 1.0}) == {"breath_seconds": 5.0, "volume": 0.63}

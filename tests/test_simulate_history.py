@@ -91,3 +91,99 @@ def test_a_date_that_is_not_one_is_named(when, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["simulate", "--routine", "short", "--history", str(tmp_path / "h"), "--at", when])
     assert "is not a date" in capsys.readouterr().err
+
+
+# ---- pace and volume said by voice are where the next session begins --------------------------
+
+
+def short_session(history: Path, when: str, capsys, *said: str, config: Path) -> list[dict]:
+    """One simulated short session on `when`, with the settings file `config`; its timeline."""
+    says = [arg for s in said for arg in ("--say", s)]
+    assert (
+        main(
+            [
+                "simulate",
+                "--exercises",
+                EXERCISES,
+                "--routine",
+                "short",
+                "--json",
+                "--config",
+                str(config),
+                "--history",
+                str(history),
+                "--at",
+                when,
+                *says,
+            ]
+        )
+        == 0
+    )
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def breathing_in_seconds(timeline: list[dict]) -> float:
+    """How long the first paced in-breath lasts (knee rolls): 40 % of one breath."""
+    said = [(e["t"], e["text"]) for e in timeline if e["kind"] == "say"]
+    at = next(i for i, (_, text) in enumerate(said) if text == "Take a deep breath in…")
+    assert said[at + 1][1] == "and out."
+    return round(said[at + 1][0] - said[at][0], 3)
+
+
+def volumes(timeline: list[dict]) -> list[float]:
+    return [e["volume"] for e in timeline if e["kind"] == "volume"]
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text("breath_seconds: 6\nvolume: 1.0\n")
+    return path
+
+
+def test_pace_and_volume_said_in_a_session_are_where_the_next_one_begins(tmp_path, capsys, config):
+    history = tmp_path / "history.sqlite3"
+    first = short_session(history, "2026-03-02T08:00", capsys, "30:slower", "31:slow down", "32:quieter", config=config)
+    assert breathing_in_seconds(first) == pytest.approx(0.4 * 8) and volumes(first) == [0.63]
+
+    second = short_session(history, "2026-03-03T08:00", capsys, "30:louder", config=config)
+    assert breathing_in_seconds(second) == pytest.approx(0.4 * 8)  # nothing said about the pace: as last time
+    assert volumes(second) == [1.0]  # one step up from 0.63, where this session began
+
+    third = short_session(history, "2026-03-04T08:00", capsys, "30:faster", "31:quieter", config=config)
+    assert breathing_in_seconds(third) == pytest.approx(0.4 * 7) and volumes(third) == [0.63]
+    fourth = short_session(history, "2026-03-05T08:00", capsys, "30:louder", config=config)
+    assert breathing_in_seconds(fourth) == pytest.approx(0.4 * 7) and volumes(fourth) == [1.0]  # the last said wins
+
+
+def test_a_settings_file_changed_after_something_was_said_wins(tmp_path, capsys, config):
+    history = tmp_path / "history.sqlite3"
+    short_session(history, "2026-03-02T08:00", capsys, "30:slower", "31:quieter", config=config)
+    config.write_text("breath_seconds: 5\nvolume: 0.25\n")  # edited after the session
+    edited = short_session(history, "2026-03-03T08:00", capsys, "30:louder", config=config)
+    assert breathing_in_seconds(edited) == pytest.approx(0.4 * 5) and volumes(edited) == [0.4]
+
+
+def test_without_a_history_nothing_is_remembered(tmp_path, capsys, config):
+    for _ in range(2):
+        assert (
+            main(
+                [
+                    "simulate",
+                    "--exercises",
+                    EXERCISES,
+                    "--routine",
+                    "short",
+                    "--json",
+                    "--config",
+                    str(config),
+                    "--say",
+                    "30:slower",
+                    "--say",
+                    "31:quieter",
+                ]
+            )
+            == 0
+        )
+        timeline = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert breathing_in_seconds(timeline) == pytest.approx(0.4 * 7) and volumes(timeline) == [0.63]

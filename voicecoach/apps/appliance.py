@@ -72,6 +72,7 @@ def serve(args: argparse.Namespace) -> int:
     coach = Coach(library, routine, settings.pace(), volume=settings.start_volume())
     keeper = SessionKeeper(history, library, coach)
     keeper.refresh()
+    keeper.start_voice()  # the pace and volume said last, unless the settings file changed since
     speaker = SpokenOutput(
         synthesiser, output, clock, guard, virtual=False, reference=reference, volume=coach.volume.level
     )

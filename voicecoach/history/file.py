@@ -62,6 +62,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
             restored_at TEXT NOT NULL
         )""",
     ),
+    (
+        """CREATE TABLE voice (
+            name TEXT PRIMARY KEY,              -- 'breath_seconds' or 'volume', as in the settings file
+            value REAL NOT NULL,                -- what the user said last ("slower", "quieter", ...)
+            file_value REAL NOT NULL,           -- the settings file's value when it was said
+            said_at TEXT NOT NULL               -- wall clock
+        )""",
+    ),
 ]
 
 

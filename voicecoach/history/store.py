@@ -13,6 +13,10 @@
 # Progression is not stored: it is replayed from the results (voicecoach.core.progression) whenever a
 # session is planned. The `progression` table keeps only what the results cannot say: that the user
 # asked for a dropped exercise back (results up to `restored_after` are then forgotten).
+#
+# The `voice` table keeps the breathing pace and volume the user last said ("slower", "quieter"),
+# with the settings file's value at that moment: the next session starts with what was said,
+# unless the file has been changed since (then the file's newer value stands).
 
 from __future__ import annotations
 
@@ -199,6 +203,27 @@ class History:
             )
 
     # ---- reading ------------------------------------------------------------------------------
+
+    def remember_voice(self, name: str, value: float, file_value: float, now: datetime | None = None) -> None:
+        """The user changed `name` ("breath_seconds" or "volume") to `value` by voice, while the settings
+        file said `file_value`: it applies from the next session on (see `remembered_voice`)."""
+        with self._transaction() as db:
+            db.execute(
+                """INSERT INTO voice (name, value, file_value, said_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (name) DO UPDATE SET value = excluded.value, file_value = excluded.file_value,
+                   said_at = excluded.said_at""",
+                (name, value, file_value, iso(now)),
+            )
+
+    def remembered_voice(self, file_values: Mapping[str, float]) -> dict[str, float]:
+        """The voice settings to start a session with: for each name in `file_values` (the settings
+        file's values now), what the user said last, unless the file has changed since it was said
+        (then the file's newer value stands)."""
+        said = {row["name"]: row for row in self._query("SELECT * FROM voice")}
+        return {
+            name: said[name]["value"] if name in said and said[name]["file_value"] == value else value
+            for name, value in file_values.items()
+        }
 
     def unfinished_session(self, now: datetime | None = None, within: timedelta = RESUME_WITHIN) -> Unfinished | None:
         """The latest session that never ended (killed, power cut), if it started within `within`."""

@@ -5,6 +5,8 @@ session ended, a resume declined, an exercise brought back) is written at once, 
 cut loses at most the exercise in progress. After each session the plans are worked out again from
 the history (progression: grow slowly, gentler after pain, ask first, leave out), and so are "how am
 I doing" and the exercises left out; those are also updated as soon as a skip may leave one out.
+The pace and volume said by voice ("slower", "quieter", ...) are written as they change, and the
+coach starts with what was said last (`start_voice`), unless the settings file changed since.
 A history that cannot be written is logged and never stops a workout.
 """
 
@@ -16,8 +18,18 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 
 from voicecoach.core.coach import Coach
-from voicecoach.core.events import Action, ExerciseEnded, ExerciseRestored, ResumeDeclined, SessionEnded, SessionStarted
+from voicecoach.core.events import (
+    Action,
+    ExerciseEnded,
+    ExerciseRestored,
+    PaceChanged,
+    ResumeDeclined,
+    SessionEnded,
+    SessionStarted,
+    VolumeChanged,
+)
 from voicecoach.core.library import Library, PlannedExercise
+from voicecoach.core.narration import Pace, Volume
 from voicecoach.core.progression import Adjustment, apply, questions
 from voicecoach.history.store import History, HistoryError, Unfinished
 
@@ -35,13 +47,15 @@ class SessionKeeper:
         today: Callable[[], date] = date.today,
         wall: Callable[[], datetime | None] = lambda: None,
     ):
-        """`wall` gives the time to write for each record (None: the wall clock; simulations pass their own)."""
+        """`wall` gives the time to write for each record (None: the wall clock; simulations pass their own).
+        The coach's pace and volume now are taken for the settings file's (see `start_voice`)."""
         self.history, self.library, self.coach = history, library, coach
         self.today = today
         self.wall = wall
         self.session_id: int | None = None
         self.unfinished: Unfinished | None = None
         self._planned: dict[str, PlannedExercise] = {}
+        self.file_voice = {"breath_seconds": coach.pace.breath_seconds, "volume": coach.volume.level}
 
     def plans(self, adjustments: Mapping[str, Adjustment] | None = None) -> dict[str, list[PlannedExercise]]:
         """Every routine's exercises with this session's numbers, and a question where one hurt."""
@@ -64,6 +78,21 @@ class SessionKeeper:
             self.coach.progress_sentence = self.history.summary_sentence(today=self.today(), names=names)
         except HistoryError as error:
             log.error("could not read the history: %s", error)
+
+    def start_voice(self) -> None:
+        """Give the coach the pace and volume said last by voice, where the settings file (its values
+        when the keeper was made) has not changed since they were said: the file's values are the
+        defaults, and what was said last wins."""
+        try:
+            voice = self.history.remembered_voice(self.file_voice)
+        except HistoryError as error:
+            log.error("could not read the history: %s", error)
+            return
+        breath, level = voice["breath_seconds"], voice["volume"]
+        if Pace.FASTEST <= breath <= Pace.SLOWEST:
+            self.coach.pace = Pace(breath, self.coach.pace.in_share)
+        if 0.0 <= level <= 1.0:
+            self.coach.volume = Volume(level)
 
     def resume_offer(self) -> tuple[str, int] | None:
         """(routine, exercise index) of an interrupted session worth offering, if there is one."""
@@ -111,6 +140,12 @@ class SessionKeeper:
         elif isinstance(action, ExerciseRestored):
             self.history.restore(action.exercise, now=self.wall())
             self.refresh()
+        elif isinstance(action, PaceChanged):
+            self.history.remember_voice(
+                "breath_seconds", action.breath_seconds, self.file_voice["breath_seconds"], now=self.wall()
+            )
+        elif isinstance(action, VolumeChanged):
+            self.history.remember_voice("volume", action.volume, self.file_voice["volume"], now=self.wall())
 
     def _left_out(self, adjustments: Mapping[str, Adjustment]) -> None:
         """Tell the coach which exercises are left out because they hurt, and which of them since today."""
@@ -122,9 +157,11 @@ class SessionKeeper:
 
 def keep_history(history: History | None, library: Library, coach: Coach):
     """The observer that writes `coach`'s session to `history` (None: nothing is written), after
-    giving the coach its plans from it: progression, gentler after pain, left out."""
+    giving the coach its plans from it (progression, gentler after pain, left out) and the pace
+    and volume said last."""
     if history is None:
         return None
     keeper = SessionKeeper(history, library, coach)
     keeper.refresh()
+    keeper.start_voice()
     return keeper.observe

@@ -56,7 +56,7 @@ def simulate(
     """Run `routine_id` from start to end in virtual time; returns the timeline. `plans` gives
     routines their numbers and questions for this session (progression). With a `history`, the
     session is remembered in it as `serve` would, as if it began at `started_at` (default: now),
-    and the plans come from it."""
+    and the plans, pace and volume come from it (`pace` and `volume` are the settings file's)."""
     timeline = timeline or Timeline()
     clock = VirtualClock()
     for s in sorted(said, key=lambda s: s.seconds):
@@ -69,6 +69,7 @@ def simulate(
             history, library, coach, today=origin.date, wall=lambda: origin + timedelta(seconds=clock.now())
         )
         keeper.refresh()
+        keeper.start_voice()
         observe = keeper.observe
     run(coach, clock, EstimatedSpeaker(clock), timeline, observe=observe)
     return timeline
