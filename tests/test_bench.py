@@ -28,7 +28,7 @@ def _say(text: str, voice: str, out: Path) -> None:
 @pytest.fixture(scope="module")
 def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The corpus layout in miniature: four command words, a distractor, a non-target word, a
-    sentence of continuous speech and a generated noise."""
+    sentence of continuous speech, a generated noise and a noise file with no samples."""
     root = tmp_path_factory.mktemp("corpus")
     for word in WORDS:
         for voice in ("slt", "rms"):
@@ -47,6 +47,10 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
         out.setsampwidth(2)
         out.setframerate(16_000)
         out.writeframes(np.random.default_rng(0).normal(0, 2000, 5 * 16_000).astype("<i2").tobytes())
+    with wave.open(str(noise.parent / "cut_off.wav"), "wb") as out:  # a header and no samples: left out, named
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
     return root
 
 

@@ -95,8 +95,26 @@ class Corpus:
         return sorted((self.root / "speech").rglob("*.wav")) if (self.root / "speech").is_dir() else []
 
     def noise_files(self) -> dict[str, Path]:
+        """background_noise/**/*.wav by name, leaving out (with a warning naming it) any file with no
+        samples to mix in or that is no 16-bit WAV file at all."""
         folder = self.root / "background_noise"
-        return {p.stem: p for p in sorted(folder.rglob("*.wav"))} if folder.is_dir() else {}
+        found = {p.stem: p for p in sorted(folder.rglob("*.wav"))} if folder.is_dir() else {}
+        return {name: path for name, path in found.items() if _usable_noise(path)}
+
+
+def _usable_noise(path: Path) -> bool:
+    """Whether `path` has noise to mix in; if not, says so (and the benchmark goes on without it)."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            if wav.getsampwidth() != 2:
+                problem = "is not 16-bit PCM"
+            else:
+                problem = "" if wav.readframes(1) else "has no samples"
+    except (OSError, EOFError, wave.Error) as error:
+        problem = f"cannot be read as a WAV file ({error})"
+    if problem:
+        log.warning("noise file %s %s; measuring without it", path, problem)
+    return not problem
 
 
 def sample(items: list, count: int | None, rng: random.Random) -> list:
