@@ -3,6 +3,7 @@ nothing rendered again."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +26,13 @@ LEVEL = 10_000
 class ToneVoice:
     """A synthesiser whose every phrase is half a second at a known level; counts its renders."""
 
-    def __init__(self) -> None:
+    def __init__(self, rate: int = SAMPLE_RATE) -> None:
         self.renders: list[str] = []
+        self.rate = rate
 
     def render(self, text: str) -> Audio:
         self.renders.append(text)
-        return Audio(np.full(SAMPLE_RATE // 2, LEVEL, dtype=np.int16), SAMPLE_RATE, text)
+        return Audio(np.full(self.rate // 2, LEVEL, dtype=np.int16), self.rate, text)
 
 
 class KeptOutput:
@@ -108,3 +110,61 @@ def test_with_espeak_a_volume_change_renders_nothing_again_and_plays_quieter(tmp
     assert len(list((tmp_path / "tts").glob("*.wav"))) == 1
     full, quarter = (peak(clip.samples) for clip in output.clips)
     assert quarter == pytest.approx(0.25 * full, abs=1)
+
+
+# ---- simulate --speaker-out, with or without --mic ---------------------------------------------
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    import wave
+
+    with wave.open(str(path)) as wav:
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2"), wav.getframerate()
+
+
+def test_simulate_writes_the_narration_where_and_as_loud_as_it_was_said(tmp_path: Path):
+    from voicecoach.routinefile.loader import load
+    from voicecoach.session.simulate import parse_say, simulate
+
+    library = load(Path(__file__).resolve().parent.parent / "exercises.yaml")
+    voice, out = ToneVoice(22_050), tmp_path / "narration.wav"  # the recording's rate: nothing resampled
+    said = [parse_say("20:quieter"), parse_say("40:stop")]
+    entries = simulate(library, "short", said, speaker_out=out, synthesiser=voice).entries
+    samples, rate = read_wav(out)
+    end = next(e["t"] for e in entries if e["kind"] == "end")
+    assert end < len(samples) / rate < end + 0.6  # the whole session, silences included, to the last word
+    says = [e["t"] for e in entries if e["kind"] == "say"]
+    assert says[:3] == [0.0, 0.5 + 0.6, 2 * (0.5 + 0.6)]  # each utterance lasts as long as its audio
+    cues = {e["t"] for e in entries if e["kind"] == "cue"}  # a cue plays first, then what is said with it
+    levels = {t: peak(samples[round(t * rate) : round((t + 0.5) * rate)]) for t in says if t not in cues}
+    assert {level for t, level in levels.items() if t < 20} == {LEVEL}
+    assert {level for t, level in levels.items() if t >= 20} == {round(0.63 * LEVEL)}
+
+
+def test_simulate_speaker_out_without_mic_writes_the_spoken_narration(tmp_path: Path, capsys):
+    from voicecoach.apps.cli import main
+
+    out = tmp_path / "out.wav"
+    assert (
+        main(
+            [
+                "simulate",
+                "--routine",
+                "short",
+                "--say",
+                "12:quieter",
+                "--say",
+                "25:stop",
+                "--speaker-out",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    timeline = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    samples, rate = read_wav(out)
+    end = next(e["t"] for e in timeline if e["kind"] == "end")
+    assert end == 25.0 and end < len(samples) / rate < end + 8  # to the end of "Stopping here. ..."
+    loud, quiet = peak(samples[: 12 * rate]), peak(samples[12 * rate :])
+    assert 10_000 < loud and quiet < 0.75 * loud  # espeak-ng's sentences peak differently; 0.63 of the loudest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -109,21 +110,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             settings=args.settings,
         )
         return 0
-    if args.history is None:
-        if args.at is not None:
-            raise VoicecoachError("--at says when a remembered session began: use it with --history FILE.")
-        simulate(
-            library,
-            routine,
-            said,
-            Timeline(printer(args.json)),
-            pace=args.settings.pace(),
-            volume=args.settings.start_volume(),
-        )
-        return 0
+    if args.history is None and args.at is not None:
+        raise VoicecoachError("--at says when a remembered session began: use it with --history FILE.")
+    speaker_out = Path(args.speaker_out) if args.speaker_out else None
+    synthesiser = None
+    if speaker_out is not None:  # the narration is rendered and written, as with --mic
+        from voicecoach.session.speech import synthesiser_for
+
+        synthesiser = synthesiser_for(args.settings)
     from voicecoach.history.store import History
 
-    with History.open(args.history) as history:
+    with History.open(args.history) if args.history else contextlib.nullcontext() as history:
         simulate(
             library,
             routine,
@@ -133,6 +130,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             volume=args.settings.start_volume(),
             history=history,
             started_at=args.at,
+            speaker_out=speaker_out,
+            synthesiser=synthesiser,
         )
     return 0
 
@@ -254,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--mic", metavar="IN.wav", help="a microphone recording to hear commands from")
-    p.add_argument("--speaker-out", metavar="OUT.wav", help="with --mic: write what the coach said")
+    p.add_argument("--speaker-out", metavar="OUT.wav", help="write what the coach said, where it said it (a WAV file)")
     p.add_argument(
         "--echo",
         choices=("auto", "livekit", "none"),

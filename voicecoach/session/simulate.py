@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voicecoach.core.coach import Coach
 from voicecoach.core.commands import PHRASES, Intent, intent_for, normalise
@@ -15,7 +17,10 @@ from voicecoach.core.narration import Pace, Volume
 from voicecoach.errors import VoicecoachError
 from voicecoach.history.store import History
 from voicecoach.session.keeper import SessionKeeper
-from voicecoach.session.loop import EstimatedSpeaker, Timeline, VirtualClock, run
+from voicecoach.session.loop import EstimatedSpeaker, Speaker, Timeline, VirtualClock, run
+
+if TYPE_CHECKING:
+    from voicecoach.speak import Synthesiser
 
 _SAY = re.compile(r"^\s*(?:(\d+):)?(\d+(?:\.\d+)?)\s*:\s*(.+)$")
 
@@ -52,11 +57,17 @@ def simulate(
     history: History | None = None,
     started_at: datetime | None = None,
     volume: Volume = Volume(),
+    speaker_out: Path | None = None,
+    synthesiser: Synthesiser | None = None,
 ) -> Timeline:
     """Run `routine_id` from start to end in virtual time; returns the timeline. `plans` gives
     routines their numbers and questions for this session (progression). With a `history`, the
     session is remembered in it as `serve` would, as if it began at `started_at` (default: now),
-    and the plans, pace and volume come from it (`pace` and `volume` are the settings file's)."""
+    and the plans, pace and volume come from it (`pace` and `volume` are the settings file's).
+
+    With `speaker_out`, every utterance is rendered by `synthesiser` (default: espeak-ng's default
+    voice) and the narration is written there as a WAV file, where and as loud as it was said; the
+    timeline then follows the rendered speech instead of estimates of it."""
     timeline = timeline or Timeline()
     clock = VirtualClock()
     for s in sorted(said, key=lambda s: s.seconds):
@@ -71,5 +82,19 @@ def simulate(
         keeper.refresh()
         keeper.start_voice()
         observe = keeper.observe
-    run(coach, clock, EstimatedSpeaker(clock), timeline, observe=observe)
+    speaker: Speaker = EstimatedSpeaker(clock)
+    recording = None
+    if speaker_out is not None:
+        from voicecoach.audio.fakes import RecordingSpeaker
+        from voicecoach.session.bargein import EchoGuard
+        from voicecoach.session.speech import SpokenOutput
+        from voicecoach.speak.tts import PyttsxSynthesiser
+
+        recording = RecordingSpeaker(clock=clock.now)
+        speaker = SpokenOutput(
+            synthesiser or PyttsxSynthesiser(), recording, clock, EchoGuard(), virtual=True, volume=coach.volume.level
+        )
+    run(coach, clock, speaker, timeline, observe=observe)
+    if recording is not None and speaker_out is not None:
+        recording.write_wav(speaker_out)
     return timeline
