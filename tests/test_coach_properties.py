@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from voicecoach.core.coach import Coach
 from voicecoach.core.commands import PHRASES, Intent
 from voicecoach.core.events import Action, Command, SessionEnded
-from voicecoach.core.narration import Beat, Pace, compile_session, segment_seconds
+from voicecoach.core.narration import Beat, Pace, Volume, compile_session, segment_seconds
 from voicecoach.routinefile.loader import load
 from voicecoach.session.loop import EstimatedSpeaker, Timeline, VirtualClock, run
 
@@ -86,6 +86,22 @@ def test_any_commands_at_any_times_end_the_session_once_and_time_never_runs_back
     assert times == sorted(times)
     assert len(session.ended) == 1
     assert [e["kind"] for e in session.entries].count("end") == 1
+
+
+VOICE = ["louder", "quieter", "volume up", "softer", "slower", "faster", "pause", "resume", "what's next", "stop"]
+
+
+@SESSIONS
+@given(sessions(VOICE, most=14))
+def test_volume_and_pace_move_one_step_at_a_time_within_their_bounds_and_every_step_is_said(session: Session):
+    volumes = [Volume().level] + [e["volume"] for e in session.entries if e["kind"] == "volume"]
+    steps = [Volume.LEVELS.index(v) for v in volumes]
+    assert all(abs(a - b) == 1 for a, b in zip(steps, steps[1:]))  # never silent: 0.1 is the least
+    paces = [Pace().breath_seconds] + [e["breath_seconds"] for e in session.entries if e["kind"] == "pace"]
+    assert all(Pace.FASTEST <= p <= Pace.SLOWEST for p in paces)
+    assert all(abs(a - b) == Pace.STEP for a, b in zip(paces, paces[1:]))
+    said = [e["text"] for e in session.entries if e["kind"] == "say"]
+    assert sum(text.startswith(("Louder.", "Quieter.")) for text in said) == len(volumes) - 1
 
 
 @SESSIONS
