@@ -1,10 +1,13 @@
-"""Where speech models live, and fetching the English Vosk model: verified, unpacked safely, atomically.
+"""Where speech models live, and fetching them (the English Vosk model, a Piper voice): verified,
+unpacked safely, placed atomically.
 
 Theory of operation: `download_model` streams the archive into a hidden staging directory beside
 the destination while hashing it, refuses it unless the SHA-256 matches, checks every member name
 before writing a byte (no absolute paths, no `..`, no links or devices), unpacks into the same
 staging directory and finally renames the model into place. The staging directory is removed on
-every way out, so the destination holds either the whole model or nothing.
+every way out, so the destination holds either the whole model or nothing. `download_files` does
+the same for a model published as loose files (a Piper voice: NAME.onnx and NAME.onnx.json): each
+file is hashed as it arrives, all are checked, and the folder holding them is renamed into place.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TextIO
@@ -169,16 +172,91 @@ def download_model(
     An installed model is kept (nothing is fetched) unless `force`, which replaces it atomically.
     Raises ModelError, with nothing left behind, on any failure.
     """
-    dest_dir = default_models_dir() if dest_dir is None else dest_dir
-    name = name or archive_stem(url)
+
+    def fill(staging: Path) -> Path:
+        downloaded = staging / (_url_file_name(url) or "model-archive")
+        _fetch_verified(url, sha256, downloaded, progress)
+        root = unpack(downloaded, staging / "unpacked")
+        if not is_vosk_model(root):
+            raise ModelError(f"The archive from {url} does not contain a Vosk model.")
+        return root
+
+    return _install(
+        default_models_dir() if dest_dir is None else dest_dir, name or archive_stem(url), fill,
+        is_installed=is_vosk_model, kind="a Vosk model", command="voicecoach download-model", force=force,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a model that is published as loose files: where it is, its SHA-256 and size."""
+
+    url: str
+    sha256: str
+    size_bytes: int | None = None
+
+
+def download_files(
+    files: Sequence[RemoteFile],
+    dest_dir: Path,
+    name: str,
+    *,
+    is_installed: Callable[[Path], bool],
+    kind: str,
+    command: str,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> Path:
+    """Fetch loose files (a Piper voice: NAME.onnx and NAME.onnx.json), verify each one's SHA-256
+    and install them together as the folder `dest_dir/name`, as download_model installs an archive:
+    kept unless `force`, all or nothing. `is_installed` checks the folder; `kind` ("a Piper voice")
+    and `command` name it in messages. `progress` counts bytes over all the files."""
+    sizes = [file.size_bytes for file in files]
+    total = sum(size for size in sizes if size) if all(sizes) else None
+
+    def fill(staging: Path) -> Path:
+        root = staging / "files"
+        root.mkdir()
+        before = 0
+        for file in files:
+            target = root / _url_file_name(file.url)
+            _fetch_verified(file.url, file.sha256, target, _offset(progress, before, total))
+            before += target.stat().st_size
+        if progress:
+            progress(before, before)  # the last call has done == total, even when sizes were unknown
+        if not is_installed(root):
+            raise ModelError(f"The files from {files[0].url} do not make {kind}.")
+        return root
+
+    return _install(dest_dir, name, fill, is_installed=is_installed, kind=kind, command=command, force=force)
+
+
+def _offset(progress: Progress | None, before: int, total: int | None) -> Progress | None:
+    """Progress for one of several files, reported as progress over all of them."""
+    if progress is None:
+        return None
+    return lambda done, _: progress(before + done, total)
+
+
+def _install(
+    dest_dir: Path,
+    name: str,
+    fill: Callable[[Path], Path],
+    *,
+    is_installed: Callable[[Path], bool],
+    kind: str,
+    command: str,
+    force: bool,
+) -> Path:
+    """The all-or-nothing part of every download: `fill` fetches and checks into a fresh staging
+    folder beside the destination and returns the folder to install, which is then renamed to
+    `dest_dir/name`. The staging folder is removed on every way out."""
     target = dest_dir / name
-    if is_vosk_model(target) and not force:
-        log.info("the speech model is already installed at %s", target)
+    if is_installed(target) and not force:
+        log.info("%s is already installed at %s", kind, target)
         return target
     if (target.exists() or target.is_symlink()) and not force:
-        raise ModelError(
-            f"{target} exists but is not a Vosk model; remove it or run `voicecoach download-model --force`."
-        )
+        raise ModelError(f"{target} exists but is not {kind}; remove it or run `{command} --force`.")
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
         _remove_stale_staging(dest_dir, name)
@@ -186,24 +264,23 @@ def download_model(
     except OSError as error:
         raise ModelError(f"Cannot write to the model directory {dest_dir}: {error.strerror}.") from error
     try:
-        downloaded = staging / (_url_file_name(url) or "model-archive")
-        actual = _fetch(url, downloaded, progress)
-        if actual != sha256.lower():
-            raise ModelError(
-                f"The download from {url} is corrupt or not the expected file "
-                f"(SHA-256 {actual}, expected {sha256}), so it was not installed."
-            )
-        unpacked = staging / "unpacked"
-        root = unpack(downloaded, unpacked)
-        if not is_vosk_model(root):
-            raise ModelError(f"The archive from {url} does not contain a Vosk model.")
-        _move_into_place(root, target, staging / "replaced")
+        _move_into_place(fill(staging), target, staging / "replaced")
     except OSError as error:
         raise ModelError(f"Could not install the speech model in {dest_dir}: {error}.") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log.info("installed the speech model at %s", target)
+    log.info("installed %s at %s", kind, target)
     return target
+
+
+def _fetch_verified(url: str, sha256: str, into: Path, progress: Progress | None) -> None:
+    """Fetch `url` into `into`; ModelError unless what arrived has the SHA-256 `sha256`."""
+    actual = _fetch(url, into, progress)
+    if actual != sha256.lower():
+        raise ModelError(
+            f"The download from {url} is corrupt or not the expected file "
+            f"(SHA-256 {actual}, expected {sha256}), so it was not installed."
+        )
 
 
 def _url_file_name(url: str) -> str:
@@ -345,22 +422,29 @@ def _copy(data: IO[bytes], out: IO[bytes], budget: int, source: str) -> int:
 
 
 class ProgressLine:
-    """A one-line progress display for `download_model(progress=...)`, redrawn in place."""
+    """A one-line progress display for `download_model(progress=...)`, redrawn in place; with
+    `unit` other than "MB", counts things ("12 of 130 phrases")."""
 
-    def __init__(self, stream: TextIO = sys.stderr, label: str = "Downloading the speech model") -> None:
+    def __init__(
+        self, stream: TextIO = sys.stderr, label: str = "Downloading the speech model", unit: str = "MB"
+    ) -> None:
         self._stream = stream
         self._label = label
+        self._unit = unit
         self._shown: str | None = None
         self._finished = False
 
     def __call__(self, done: int, total: int | None) -> None:
-        megabytes = done / 1e6
+        if self._unit == "MB":
+            amount = f"{done / 1e6:5.1f} of {total / 1e6:.1f} MB" if total else f"{done / 1e6:5.1f} MB"
+        else:
+            amount = f"{done} of {total} {self._unit}" if total else f"{done} {self._unit}"
         if total:
             fraction = min(done / total, 1.0)
             bar = "#" * int(fraction * 30)
-            line = f"{self._label} [{bar:<30}] {megabytes:5.1f} of {total / 1e6:.1f} MB {fraction:4.0%}"
+            line = f"{self._label} [{bar:<30}] {amount} {fraction:4.0%}"
         else:
-            line = f"{self._label} {megabytes:5.1f} MB"
+            line = f"{self._label} {amount}"
         if line != self._shown:
             self._stream.write("\r" + line)
             self._shown = line
