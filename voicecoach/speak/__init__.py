@@ -6,6 +6,9 @@ modules that make or play one (`tts`, `tones`, `voicecoach.audio`).
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -13,6 +16,8 @@ from voicecoach.errors import VoicecoachError
 
 if TYPE_CHECKING:
     import numpy as np
+
+log = logging.getLogger(__name__)
 
 # espeak-ng's words-per-minute range; outside it the engine clamps silently, so we refuse instead.
 MIN_RATE_WPM = 80
@@ -57,3 +62,32 @@ class Synthesiser(Protocol):
 
     def render(self, text: str) -> Audio:
         """The phrase as audio, ready to play."""
+
+
+# (phrases rendered, phrases to render): told before the first render and after each.
+RenderProgress = Callable[[int, int], None]
+
+
+class CachingSynthesiser(Synthesiser, Protocol):
+    """A synthesiser with a disk cache, which can render phrases before they are needed."""
+
+    def is_cached(self, text: str) -> bool:
+        """Whether the phrase would come from the cache (or is empty), not from the engine."""
+
+    def prerender(self, texts: Iterable[str], progress: RenderProgress | None = None) -> int:
+        """Render every phrase not yet cached; how many were rendered."""
+
+
+def render_missing(synthesiser: CachingSynthesiser, texts: Iterable[str], progress: RenderProgress | None) -> int:
+    """Render the phrases the cache lacks, once each, telling `progress` (done, to do) as it goes
+    (and not at all when nothing is missing); how many were rendered."""
+    todo = [text for text in dict.fromkeys(texts) if not synthesiser.is_cached(text)]
+    started = time.monotonic()
+    for done, text in enumerate(todo):
+        if progress:
+            progress(done, len(todo))
+        synthesiser.render(text)
+    if progress and todo:
+        progress(len(todo), len(todo))
+    log.info("prerendered %d phrases in %.2f s", len(todo), time.monotonic() - started)
+    return len(todo)

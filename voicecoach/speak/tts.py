@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from voicecoach.errors import AudioError
-from voicecoach.speak import Audio, Synthesiser, VoiceSettings
+from voicecoach.speak import Audio, CachingSynthesiser, RenderProgress, Synthesiser, VoiceSettings, render_missing
 from voicecoach.speak.tones import tone
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "default_cache_dir",
     "read_wav",
     "tone",
+    "wav_complete",
     "write_wav",
 ]
 
@@ -107,7 +108,7 @@ def _engine_version() -> str:
     return f"pyttsx3 {pyttsx3_version}; espeak-ng {espeak_version}"
 
 
-def _wav_complete(path: Path) -> bool:
+def wav_complete(path: Path) -> bool:
     """True once the WAV file is whole: header readable and all announced frames present."""
     try:
         with wave.open(str(path), "rb") as wav:
@@ -220,22 +221,23 @@ class PyttsxSynthesiser:
         key = path.name
         if key in self._memory:
             return self._memory[key]
-        audio = read_wav(path, text) if _wav_complete(path) else None
+        audio = read_wav(path, text) if wav_complete(path) else None
         if audio is None:
             audio = self._render_with_engine(text, path)
         self._memory[key] = audio
         return audio
 
-    def prerender(self, texts: Iterable[str] = COUNTS + BREATHING_CUES) -> int:
+    def is_cached(self, text: str) -> bool:
+        """Whether the phrase would come from memory or the disk cache (or is empty)."""
+        text = " ".join(text.split())
+        return not text or self.cache_path(text).name in self._memory or wav_complete(self.cache_path(text))
+
+    def prerender(
+        self, texts: Iterable[str] = COUNTS + BREATHING_CUES, progress: RenderProgress | None = None
+    ) -> int:
         """Render every phrase not yet cached (at start-up, so counts land on time); how many were
-        rendered by the engine."""
-        before = self.engine_renders
-        started = time.monotonic()
-        for text in dict.fromkeys(texts):
-            self.render(text)
-        rendered = self.engine_renders - before
-        log.info("prerendered %d phrases in %.2f s", rendered, time.monotonic() - started)
-        return rendered
+        rendered by the engine. `progress` is told (done, to do) while it renders."""
+        return render_missing(self, texts, progress)
 
     def cache_path(self, text: str) -> Path:
         """Where the phrase's audio is cached for these settings and this engine version."""
@@ -277,7 +279,7 @@ class PyttsxSynthesiser:
                     engine.runAndWait()
                     # runAndWait() may return before the file is written: wait for both signs.
                     deadline = time.monotonic() + RENDER_TIMEOUT_SECONDS
-                    while not (finished.is_set() and _wav_complete(tmp)):
+                    while not (finished.is_set() and wav_complete(tmp)):
                         if time.monotonic() > deadline:
                             raise AudioError(f"espeak-ng did not finish saying {text!r} in time.")
                         time.sleep(0.005)
@@ -321,5 +323,5 @@ class PyttsxSynthesiser:
         )
 
 
-def _check_protocol(synthesiser: PyttsxSynthesiser) -> Synthesiser:
-    return synthesiser  # type-checks that PyttsxSynthesiser implements Synthesiser
+def _check_protocol(synthesiser: PyttsxSynthesiser) -> CachingSynthesiser:
+    return synthesiser  # type-checks that PyttsxSynthesiser implements CachingSynthesiser
