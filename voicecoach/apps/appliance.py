@@ -40,9 +40,9 @@ def serve(args: argparse.Namespace) -> int:
     from voicecoach.session.live import open_configured_recogniser
     from voicecoach.session.loop import RealClock, Timeline, carry_out, run
     from voicecoach.session.report import describe
-    from voicecoach.session.speech import SpokenOutput, synthesiser_for
+    from voicecoach.session.speech import SpokenOutput
     from voicecoach.session.watch import start_watching
-    from voicecoach.speak.tts import BREATHING_CUES, COUNTS
+    from voicecoach.session.voices import progress_display, ready_synthesiser
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # only that: raising here can land anywhere
@@ -62,13 +62,13 @@ def serve(args: argparse.Namespace) -> int:
         return 0
     output, microphone = devices
     recogniser = open_configured_recogniser(settings)
-    synthesiser = synthesiser_for(settings)
-    synthesiser.prerender(COUNTS + BREATHING_CUES)
+    routine = settings.routine if settings.routine in library.content.routines else library.routine_ids[0]
+    synthesiser, problem = ready_synthesiser(settings, library, routine, progress_display())
+    problems += [problem] if problem else []
     clock = RealClock()
     guard = EchoGuard(settings.guard_settings())
     timeline = Timeline(lambda entry: print(describe(entry), flush=True), keep=TIMELINE_KEEP)
     reference = ReferenceTrack()
-    routine = settings.routine if settings.routine in library.content.routines else library.routine_ids[0]
     coach = Coach(library, routine, settings.pace(), volume=settings.start_volume())
     keeper = SessionKeeper(history, library, coach)
     keeper.refresh()

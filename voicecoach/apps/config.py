@@ -142,11 +142,13 @@ def _mapping(doc: YamlDocument) -> dict[str, Any]:
 def _resolved(config: Config, where: Path) -> Config:
     """Relative paths in the file are relative to the file's folder."""
     base = where.absolute().parent
-    update = {
+    update: dict[str, Any] = {
         name: base / value
         for name in _PATH_FIELDS
         if (value := getattr(config, name)) is not None and not value.is_absolute()
     }
+    if config.piper_voice.endswith(".onnx") and not Path(config.piper_voice).is_absolute():
+        update["piper_voice"] = str(base / config.piper_voice)  # a voice file, not a name
     return config.model_copy(update=update) if update else config
 
 

@@ -45,15 +45,14 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace, history:
     from voicecoach.hear.echo import make_echo_canceller
     from voicecoach.session.keeper import keep_history
     from voicecoach.session.report import describe
-    from voicecoach.session.speech import synthesiser_for
-    from voicecoach.speak.tts import BREATHING_CUES, COUNTS
+    from voicecoach.session.voices import open_synthesiser, progress_display, render_ahead
 
     settings: Config = args.settings
     output = Speaker(settings.output)  # no device: one sentence suggesting --text, before anything slow
     microphone = Microphone(settings.input, **settings.microphone_options())
     recogniser = open_configured_recogniser(settings)
-    synthesiser = synthesiser_for(settings)
-    synthesiser.prerender(COUNTS + BREATHING_CUES)
+    synthesiser = open_synthesiser(settings)
+    render_ahead(synthesiser, library, routine, progress_display())
     clock = RealClock()
     guard = EchoGuard(settings.guard_settings())
     timeline = Timeline(lambda entry: print(describe(entry), flush=True))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from voicecoach.speak import MAX_RATE_WPM, MIN_RATE_WPM
+from voicecoach.speak import DEFAULT_PIPER_VOICE, MAX_RATE_WPM, MIN_RATE_WPM
 
 if TYPE_CHECKING:
     from voicecoach.core.narration import Pace, Volume
@@ -56,6 +56,13 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _piper_voice(value: str) -> str:
+    value = value.strip()
+    if not value or (("/" in value or "." in value) and not value.endswith(".onnx")):
+        raise ValueError("should be a Piper voice name from `voicecoach voices` or the path of an .onnx file")
+    return str(Path(value).expanduser()) if value.endswith(".onnx") else value
+
+
 Device = Annotated[str | int | None, BeforeValidator(_device)]
 OptionalPath = Annotated[Path | None, BeforeValidator(_path)]
 
@@ -68,8 +75,13 @@ class Config(BaseModel):
     # Sound devices: a name (or part of one) or an index from `voicecoach devices`; null: the default.
     input: Device = None
     output: Device = None
-    # The coach's voice (an espeak-ng voice id or name), its speaking rate and volume (0.0 to 1.0).
+    # The coach's voice: the engine that speaks, pyttsx3 (espeak-ng, the default: no download) or
+    # piper (a natural neural voice; the piper extra); the espeak-ng voice (an id or name); the Piper
+    # voice (a name from `voicecoach voices`, or the path of its .onnx file, its .onnx.json beside
+    # it); the speaking rate and volume (0.0 to 1.0), for either engine.
+    voice_engine: Literal["pyttsx3", "piper"] = "pyttsx3"
     voice: Annotated[str, AfterValidator(_not_blank)] = "gmw/en"
+    piper_voice: Annotated[str, AfterValidator(_piper_voice)] = DEFAULT_PIPER_VOICE
     rate_wpm: Annotated[int, AfterValidator(_between(MIN_RATE_WPM, MAX_RATE_WPM, " words a minute"))] = 160
     volume: Annotated[float, AfterValidator(_between(0.0, 1.0))] = 1.0
     # Hearing: the recogniser, a Vosk model folder (null: the usual places), and how sure it must be.

