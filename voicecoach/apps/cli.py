@@ -318,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_setup_parsers(sub, common, hearing)
 
+    from voicecoach.apps.voicecli import add_commands as add_voice_commands
+
+    add_voice_commands(sub, common)  # download-voice, voices
+
     # listed here for --help; main() hands its arguments to voicecoach.bench untouched
     sub.add_parser("bench", add_help=False, help="measure the coach's hearing beside a naive peer (bench --help)")
     return parser
