@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Measures barge-in: how soon the coach's speech is silenced after "pause" is recognised.
 
-Runs the real pipeline (coach, loop, espeak-ng speech, our PortAudio output stream) on a private
+Runs the real pipeline (coach, loop, espeak-ng or Piper speech, our PortAudio output stream) on a private
 virtual sound card, says "pause" at random moments while the coach is talking, resumes a second
 later, and times each step from the moment the command was recognised (posted to the coach) to:
   - the output stream's stop() returning (the coach acted), and
   - the last loud sample on the speaker's monitor (the room went quiet), found by recording the
     monitor with timestamps.
 
-Usage: .venv/bin/python scripts/measure_bargein.py [--pauses 20] [--out bargein.json]
+Usage: .venv/bin/python scripts/measure_bargein.py [--pauses 20] [--voice-engine piper] [--out bargein.json]
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def main() -> int:
     parser.add_argument("--pauses", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--voice-engine", choices=("pyttsx3", "piper"), default="pyttsx3",
+                        help="the voice that is cut (piper: the settings' piper_voice, rendered ahead first)")
     args = parser.parse_args()
 
     from soundcard import VirtualSoundCard
@@ -39,7 +41,7 @@ def main() -> int:
     card = VirtualSoundCard().start()
     os.environ["PULSE_SERVER"] = card.server
     try:
-        figures = measure(card, args.pauses, random.Random(args.seed))
+        figures = measure(card, args.pauses, random.Random(args.seed), args.voice_engine)
     finally:
         card.stop()
     print(json.dumps(figures, indent=2))
@@ -48,7 +50,7 @@ def main() -> int:
     return 0
 
 
-def measure(card, pauses: int, rng: random.Random) -> dict:
+def measure(card, pauses: int, rng: random.Random, voice_engine: str = "pyttsx3") -> dict:
     import numpy as np
 
     from voicecoach.audio.devices import rescan_devices
@@ -60,7 +62,8 @@ def measure(card, pauses: int, rng: random.Random) -> dict:
     from voicecoach.session.bargein import EchoGuard
     from voicecoach.session.loop import RealClock, Timeline, run
     from voicecoach.session.speech import SpokenOutput
-    from voicecoach.speak.tts import PyttsxSynthesiser
+    from voicecoach.session.settings import Config
+    from voicecoach.session.voices import open_synthesiser, progress_display, render_ahead
 
     rescan_devices()
     output = Speaker()
@@ -81,8 +84,11 @@ def measure(card, pauses: int, rng: random.Random) -> dict:
         real_play(audio, on_done)
 
     output.play = timed_play  # type: ignore[method-assign]
-    speaker = SpokenOutput(PyttsxSynthesiser(), output, clock, EchoGuard(), virtual=False)
-    coach = Coach(load(REPO / "exercises.yaml"), "daily")
+    library = load(REPO / "exercises.yaml")
+    synthesiser = open_synthesiser(Config(voice_engine=voice_engine))
+    render_ahead(synthesiser, library, "daily", progress_display())  # as `voicecoach run` does
+    speaker = SpokenOutput(synthesiser, output, clock, EchoGuard(), virtual=False)
+    coach = Coach(library, "daily")
     posted: list[float] = []
     done = threading.Event()
 
@@ -126,6 +132,7 @@ def measure(card, pauses: int, rng: random.Random) -> dict:
         return round(statistics.quantiles(values, n=100)[q - 1], 1) if len(values) > 1 else round(values[0], 1)
 
     return {
+        "voice_engine": voice_engine,
         "pauses": len(posted),
         "recognised_to_stop_ms_p50": pct(acted_ms, 50),
         "recognised_to_stop_ms_p95": pct(acted_ms, 95),

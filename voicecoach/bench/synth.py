@@ -16,6 +16,7 @@ from voicecoach.bench.stream import scaled, speech_dbfs
 from voicecoach.core.commands import PHRASES
 from voicecoach.errors import VoicecoachError
 from voicecoach.hear import SAMPLE_RATE
+from voicecoach.speak import Synthesiser
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +90,12 @@ def synthesise(phrases: list[str], voices_per_phrase: int, level_dbfs: float, fo
     return clips
 
 
-def render_narration(folder: Path, routine: str = "daily", limit_seconds: float | None = None) -> tuple[Path, Path]:
+def render_narration(
+    folder: Path, routine: str = "daily", limit_seconds: float | None = None, synthesiser: Synthesiser | None = None
+) -> tuple[Path, Path]:
     """The routine's narration, rendered by the project's synthesiser and placed on the simulated
     timeline (a sentence starts when due or when the one before ends): a 16 kHz WAV and its sentences.
-    With `limit_seconds`, only the sentences due before then."""
+    With `limit_seconds`, only the sentences due before then; `synthesiser`: another voice than espeak-ng's."""
     import soxr
 
     from voicecoach.routinefile.loader import DEFAULT_FILE, load
@@ -101,7 +104,7 @@ def render_narration(folder: Path, routine: str = "daily", limit_seconds: float 
 
     exercises = REPO_ROOT / DEFAULT_FILE
     timeline = simulate(load(exercises if exercises.is_file() else DEFAULT_FILE), routine)
-    synthesiser = PyttsxSynthesiser()
+    synthesiser = synthesiser or PyttsxSynthesiser()
     placed: list[tuple[Spoken, np.ndarray]] = []
     busy_until = 0.0
     for at, text in timeline.said():
