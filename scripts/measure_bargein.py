@@ -79,8 +79,13 @@ def measure(card, pauses: int, rng: random.Random, voice_engine: str = "pyttsx3"
     plays: list[float] = []  # monotonic times of every play() call
     real_play = output.play
 
+    leads: list[float] = []  # seconds of quiet at the start of the first clip played
+
     def timed_play(audio, on_done=None) -> None:
         plays.append(time.monotonic())
+        if not leads:
+            loud_at = np.flatnonzero(np.abs(audio.samples.astype(np.int32)) > 300)
+            leads.append(loud_at[0] / audio.sample_rate if len(loud_at) else 0.0)
         real_play(audio, on_done)
 
     output.play = timed_play  # type: ignore[method-assign]
@@ -113,13 +118,15 @@ def measure(card, pauses: int, rng: random.Random, voice_engine: str = "pyttsx3"
     output.close()
 
     acted_ms = [1000 * (next(s for s in stops if s >= p) - p) for p in posted]
-    # The monitor is aligned on the first sound: its onset there is the first play() call, so the
-    # capture's own start offset and the output latency cancel out; the latency is added back below.
+    # The monitor is aligned on the first sound: its onset there is the first play() call (plus the
+    # clip's own quiet lead-in: about 45 ms with Piper, which put the cut before the command and
+    # took the silence after "Paused." for the cut), so the capture's own start offset and the
+    # output latency cancel out; the latency is added back below.
     samples = np.abs(monitor.samples.astype(np.int32))
     rate = monitor.sample_rate
     frame = rate // 100
     loud = np.array([samples[i : i + frame].max(initial=0) > 300 for i in range(0, len(samples) - frame, frame)])
-    onset = int(np.argmax(loud))
+    onset = int(np.argmax(loud)) - round(leads[0] * 100)  # where the first clip began, quiet lead-in and all
     latency_ms = 1000 * output.latency_seconds
     quiet_ms = []
     for p in posted:
@@ -139,9 +146,11 @@ def measure(card, pauses: int, rng: random.Random, voice_engine: str = "pyttsx3"
         "recognised_to_silence_ms_p50": pct(quiet_ms, 50) if quiet_ms else None,
         "recognised_to_silence_ms_p95": pct(quiet_ms, 95) if quiet_ms else None,
         "silence_measured": len(quiet_ms),
+        "recognised_to_silence_ms_each": [round(ms) for ms in quiet_ms],
         "output_latency_ms": round(latency_ms, 1),
         "note": "silence = first 10 ms gap on the speaker monitor after the command, aligned on the "
-        "first sound's onset, plus the output latency; 10 ms resolution",
+        "first clip's start (its first sound's onset less its quiet lead-in), plus the output latency; "
+        "10 ms resolution",
     }
 
 
