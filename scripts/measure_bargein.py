@@ -32,8 +32,12 @@ def main() -> int:
     parser.add_argument("--pauses", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--voice-engine", choices=("pyttsx3", "piper"), default="pyttsx3",
-                        help="the voice that is cut (piper: the settings' piper_voice, rendered ahead first)")
+    parser.add_argument(
+        "--voice-engine",
+        choices=("pyttsx3", "piper"),
+        default="pyttsx3",
+        help="the voice that is cut (piper: the settings' piper_voice, rendered ahead first)",
+    )
     args = parser.parse_args()
 
     from soundcard import VirtualSoundCard
@@ -61,8 +65,8 @@ def measure(card, pauses: int, rng: random.Random, voice_engine: str = "pyttsx3"
     from voicecoach.routinefile.loader import load
     from voicecoach.session.bargein import EchoGuard
     from voicecoach.session.loop import RealClock, Timeline, run
-    from voicecoach.session.speech import SpokenOutput
     from voicecoach.session.settings import Config
+    from voicecoach.session.speech import SpokenOutput
     from voicecoach.session.voices import open_synthesiser, progress_display, render_ahead
 
     rescan_devices()

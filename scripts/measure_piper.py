@@ -45,8 +45,12 @@ def main() -> int:
 
     library = load(REPO / DEFAULT_FILE if (REPO / DEFAULT_FILE).is_file() else DEFAULT_FILE)
     voice = find_voice(args.voice, search_dirs())
-    figures: dict[str, object] = {"voice": voice.name, "threads": args.threads, "routine": args.routine,
-                                  "peak_rss_mb_before_loading": peak_rss_mb()}
+    figures: dict[str, object] = {
+        "voice": voice.name,
+        "threads": args.threads,
+        "routine": args.routine,
+        "peak_rss_mb_before_loading": peak_rss_mb(),
+    }
     with tempfile.TemporaryDirectory() as cache:
         synthesiser = PiperSynthesiser(voice, cache_dir=Path(cache), threads=args.threads)
         started = time.perf_counter()
@@ -62,17 +66,19 @@ def main() -> int:
             audio_seconds += audio.duration_seconds
         total = time.perf_counter() - started
         counts = [t for text, t in zip(phrases, times, strict=True) if len(text.split()) <= 2]
-        figures.update({
-            "phrases": len(phrases),
-            "audio_s": round(audio_seconds, 1),
-            "first_render_of_routine_s": round(total, 1),
-            "real_time_factor": round(total / audio_seconds, 3),
-            "per_phrase_ms_median": round(1000 * statistics.median(times)),
-            "per_phrase_ms_p95": round(1000 * statistics.quantiles(times, n=20)[-1]),
-            "per_phrase_ms_max": round(1000 * max(times)),
-            "short_phrase_ms_median": round(1000 * statistics.median(counts)) if counts else None,
-            "peak_rss_mb_after_routine": peak_rss_mb(),
-        })
+        figures.update(
+            {
+                "phrases": len(phrases),
+                "audio_s": round(audio_seconds, 1),
+                "first_render_of_routine_s": round(total, 1),
+                "real_time_factor": round(total / audio_seconds, 3),
+                "per_phrase_ms_median": round(1000 * statistics.median(times)),
+                "per_phrase_ms_p95": round(1000 * statistics.quantiles(times, n=20)[-1]),
+                "per_phrase_ms_max": round(1000 * max(times)),
+                "short_phrase_ms_median": round(1000 * statistics.median(counts)) if counts else None,
+                "peak_rss_mb_after_routine": peak_rss_mb(),
+            }
+        )
         started = time.perf_counter()
         again = PiperSynthesiser(voice, cache_dir=Path(cache), threads=args.threads)
         for text in phrases:
@@ -122,9 +128,13 @@ def self_triggers(synthesiser: object, routine: str) -> dict[str, object]:
         sentences = read_narration(sentences_json)
         rng = np.random.default_rng(1)
         scene = selftrigger.scene(read_wav(wav), voice_dbfs, rng)
-        result: dict[str, object] = {"seconds": round(len(scene.mic) / 16000), "sentences": len(sentences),
-                                     "voice_dbfs": round(voice_dbfs, 1), "echo_dbfs": round(scene.echo_dbfs, 1),
-                                     "canceller": selftrigger.canceller_name()}
+        result: dict[str, object] = {
+            "seconds": round(len(scene.mic) / 16000),
+            "sentences": len(sentences),
+            "voice_dbfs": round(voice_dbfs, 1),
+            "echo_dbfs": round(scene.echo_dbfs, 1),
+            "canceller": selftrigger.canceller_name(),
+        }
         for cancel in (True, False):
             recogniser = open_recogniser("auto")
             events = selftrigger.listen(recogniser, scene, sentences, rng, Cost(), cancel=cancel)
@@ -132,8 +142,14 @@ def self_triggers(synthesiser: object, routine: str) -> dict[str, object]:
             result["with_canceller" if cancel else "without_canceller"] = {
                 "self_triggers": len(through),
                 "heard_but_ignored_by_the_guard": len(events) - len(through),
-                "self_triggered": [[round(e.heard.start_seconds, 1), e.heard.phrase,
-                                    selftrigger.playing(sentences, e.heard.start_seconds)] for e in through],
+                "self_triggered": [
+                    [
+                        round(e.heard.start_seconds, 1),
+                        e.heard.phrase,
+                        selftrigger.playing(sentences, e.heard.start_seconds),
+                    ]
+                    for e in through
+                ],
             }
     return result
 

@@ -189,7 +189,12 @@ def served(tmp_path: Path, name: str, weights: bytes = b"onnx weights") -> list[
 
 def download(files: list[models.RemoteFile], dest: Path, name: str, **kwargs: object) -> Path:
     return models.download_files(
-        files, dest, name, is_installed=is_piper_voice, kind="a Piper voice", command="voicecoach download-voice",
+        files,
+        dest,
+        name,
+        is_installed=is_piper_voice,
+        kind="a Piper voice",
+        command="voicecoach download-voice",
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -380,9 +385,7 @@ def no_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
 
 
-def test_download_voice_installs_a_catalogued_voice_and_voices_lists_it(
-    tmp_path: Path, monkeypatch, capsys
-) -> None:
+def test_download_voice_installs_a_catalogued_voice_and_voices_lists_it(tmp_path: Path, monkeypatch, capsys) -> None:
     from voicecoach.apps.cli import main
     from voicecoach.speak import piper
 

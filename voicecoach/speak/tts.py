@@ -232,9 +232,7 @@ class PyttsxSynthesiser:
         text = " ".join(text.split())
         return not text or self.cache_path(text).name in self._memory or wav_complete(self.cache_path(text))
 
-    def prerender(
-        self, texts: Iterable[str] = COUNTS + BREATHING_CUES, progress: RenderProgress | None = None
-    ) -> int:
+    def prerender(self, texts: Iterable[str] = COUNTS + BREATHING_CUES, progress: RenderProgress | None = None) -> int:
         """Render every phrase not yet cached (at start-up, so counts land on time); how many were
         rendered by the engine. `progress` is told (done, to do) while it renders."""
         return render_missing(self, texts, progress)
