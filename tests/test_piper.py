@@ -312,7 +312,7 @@ def test_the_engine_setting_chooses_the_synthesiser(tmp_path: Path, joe: PiperVo
     assert isinstance(open_synthesiser(Config(), cache_dir=tmp_path), PyttsxSynthesiser)
     assert isinstance(chosen, PiperSynthesiser)
     assert chosen.voice.model == joe.model
-    assert (chosen.settings.rate_wpm, chosen.settings.volume) == (180, 0.7)
+    assert (chosen.settings.rate_wpm, chosen.settings.volume) == (180, 1.0)  # the volume is applied as it plays
     with pytest.raises(AudioError, match="'en_GB-nobody-low' is not installed"):
         open_synthesiser(Config(voice_engine="piper", piper_voice="en_GB-nobody-low"), cache_dir=tmp_path)
 
