@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from voicecoach import fetch
 from voicecoach.errors import ModelError
 from voicecoach.hear import models
 
@@ -87,7 +88,7 @@ def test_an_installed_model_is_kept_and_not_fetched_again(tmp_path: Path, monkey
     archive = make_zip(tmp_path / "vosk-model-test.zip", MODEL_FILES)
     dest = tmp_path / "models"
     installed = install(archive, dest)
-    monkeypatch.setattr(models, "_open_url", lambda url: pytest.fail("fetched again"))
+    monkeypatch.setattr(fetch, "_open_url", lambda url: pytest.fail("fetched again"))
     assert install(archive, dest) == installed
 
 
@@ -188,7 +189,7 @@ def test_a_damaged_archive_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, OSError(28, "No space left on device")])
 def test_an_interrupted_unpacking_leaves_no_partial_model(tmp_path: Path, monkeypatch, interruption) -> None:
     archive = make_zip(tmp_path / "vosk-model-test.zip", MODEL_FILES)
-    real_copy = models._copy
+    real_copy = fetch._copy
     copied: list[int] = []
 
     def copy_then_fail(*args):
@@ -197,7 +198,7 @@ def test_an_interrupted_unpacking_leaves_no_partial_model(tmp_path: Path, monkey
         copied.append(real_copy(*args))
         return copied[-1]
 
-    monkeypatch.setattr(models, "_copy", copy_then_fail)
+    monkeypatch.setattr(fetch, "_copy", copy_then_fail)
     expected = KeyboardInterrupt if interruption is KeyboardInterrupt else ModelError
     with pytest.raises(expected):
         install(archive, tmp_path / "models")
@@ -208,7 +209,7 @@ def test_an_interrupted_unpacking_leaves_no_partial_model(tmp_path: Path, monkey
 def test_an_interrupted_replacement_keeps_the_old_model(tmp_path: Path, monkeypatch) -> None:
     dest = tmp_path / "models"
     install(make_zip(tmp_path / "vosk-model-test.zip", MODEL_FILES), dest)
-    monkeypatch.setattr(models, "_copy", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr(fetch, "_copy", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         install(make_zip(tmp_path / "newer.zip", MODEL_FILES), dest, name="vosk-model-test", force=True)
     assert visible_and_hidden(dest) == ["vosk-model-test"]
@@ -226,7 +227,7 @@ def test_a_network_failure_is_one_sentence(tmp_path: Path, monkeypatch) -> None:
     def no_network(url: str):
         raise urllib.error.URLError("Temporary failure in name resolution")
 
-    monkeypatch.setattr(models, "_open_url", no_network)
+    monkeypatch.setattr(fetch, "_open_url", no_network)
     with pytest.raises(ModelError, match=r"^Could not download .*name resolution\.$"):
         models.download_model(tmp_path / "models")
     assert visible_and_hidden(tmp_path / "models") == []
@@ -245,12 +246,12 @@ def test_the_default_is_the_small_english_model_with_a_pinned_checksum() -> None
     assert models.SMALL_EN_US.url == "https://alphacephei.com/vosk/models/vosk-model-small-en-us-0.15.zip"
     assert len(models.SMALL_EN_US.sha256) == 64
     int(models.SMALL_EN_US.sha256, 16)
-    assert models.archive_stem(models.SMALL_EN_US.url) == models.SMALL_EN_US.name
+    assert fetch.archive_stem(models.SMALL_EN_US.url) == models.SMALL_EN_US.name
 
 
 def test_the_progress_line_ends_once_with_a_newline() -> None:
     out = io.StringIO()
-    line = models.ProgressLine(out, label="Model")
+    line = fetch.ProgressLine(out, label="Model")
     for done in (0, 500_000, 1_000_000):
         line(done, 1_000_000)
     line(1_000_000, 1_000_000)

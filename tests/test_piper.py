@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from voicecoach import fetch
 from voicecoach.errors import AudioError, ModelError
-from voicecoach.hear import models
 from voicecoach.speak import VoiceSettings
 from voicecoach.speak.piper import (
     PACKAGED_VOICE,
@@ -177,18 +177,18 @@ def test_a_voice_that_is_not_there_is_one_sentence(wanted: str, message: str) ->
 # ---- download-voice ----------------------------------------------------------------------------
 
 
-def served(tmp_path: Path, name: str, weights: bytes = b"onnx weights") -> list[models.RemoteFile]:
+def served(tmp_path: Path, name: str, weights: bytes = b"onnx weights") -> list[fetch.RemoteFile]:
     """The voice's files as the download would find them (file:// addresses), with their checksums."""
     source = tmp_path / "server"
     files = write_voice(source, name, weights)
     return [
-        models.RemoteFile((source / file_name).as_uri(), hashlib.sha256(data).hexdigest(), len(data))
+        fetch.RemoteFile((source / file_name).as_uri(), hashlib.sha256(data).hexdigest(), len(data))
         for file_name, data in files.items()
     ]
 
 
-def download(files: list[models.RemoteFile], dest: Path, name: str, **kwargs: object) -> Path:
-    return models.download_files(
+def download(files: list[fetch.RemoteFile], dest: Path, name: str, **kwargs: object) -> Path:
+    return fetch.download_files(
         files,
         dest,
         name,
@@ -216,7 +216,7 @@ def test_a_verified_voice_is_installed_in_its_own_folder_and_nothing_else(tmp_pa
 
 def test_a_voice_with_one_wrong_checksum_is_not_installed_at_all(tmp_path: Path) -> None:
     files = served(tmp_path, "en_GB-test-low")
-    files[1] = models.RemoteFile(files[1].url, "0" * 64, files[1].size_bytes)
+    files[1] = fetch.RemoteFile(files[1].url, "0" * 64, files[1].size_bytes)
 
     with pytest.raises(ModelError, match="SHA-256") as error:
         download(files, tmp_path / "models", "en_GB-test-low")

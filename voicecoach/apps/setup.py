@@ -28,7 +28,8 @@ def mic_test_command(args: argparse.Namespace) -> int:
 
 
 def download_model_command(args: argparse.Namespace) -> int:
-    from voicecoach.hear.models import ProgressLine, download_model
+    from voicecoach.fetch import ProgressLine
+    from voicecoach.hear.models import download_model
 
     path = download_model(
         Path(args.dir) if args.dir else None, force=args.force, progress=ProgressLine() if sys.stderr.isatty() else None

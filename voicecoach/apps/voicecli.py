@@ -26,7 +26,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def download_voice(args: argparse.Namespace) -> int:
     """Fetch a voice from the pinned catalogue: every file checked, installed all or nothing."""
-    from voicecoach.hear.models import ProgressLine, RemoteFile, default_models_dir, download_files
+    from voicecoach.fetch import ProgressLine, RemoteFile, download_files
+    from voicecoach.hear.models import default_models_dir
     from voicecoach.speak.piper import DOWNLOADS, is_piper_voice
 
     entry = DOWNLOADS.get(args.name)

@@ -65,7 +65,7 @@ def progress_display(stream: TextIO | None = None) -> RenderProgress:
     """A progress bar on a terminal; elsewhere (the appliance's journal) a line at every quarter."""
     out = stream or sys.stderr
     if out.isatty():
-        from voicecoach.hear.models import ProgressLine
+        from voicecoach.fetch import ProgressLine
 
         return ProgressLine(out, label="Preparing the voice", unit="phrases")
     shown: set[int] = set()
