@@ -1,0 +1,1 @@
+"""Training and measuring the command spotter (`voicecoach train-spotter`): an application, like bench."""

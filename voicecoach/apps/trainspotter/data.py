@@ -1,0 +1,211 @@
+"""Training data for the spotter: the corpus split by speaker, synthetic speech, augmentation, features.
+
+Every example is a short stretch of audio (a word or phrase placed in context, or a stretch of
+continuous speech) turned into speech embeddings, with a label for each 16-embedding window ending
+at each embedding: the intent's class where the phrase has just ended, "none" where nothing
+meant has been said, and IGNORE where the window holds part of a phrase (neither right nor wrong).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from voicecoach.core.commands import PHRASES, Intent
+
+from .voices import SAMPLE_RATE, Voice, read_wav_bytes
+
+log = logging.getLogger(__name__)
+
+IGNORE = -1
+NONE_CLASS = 0
+CHUNK = 1280  # samples per embedding step
+FIRST_END = 9 * CHUNK + 1632  # samples heard when the first embedding is ready (FIRST_HEARD_SAMPLES)
+WINDOW = 16  # embeddings per window
+
+# Words that sound like commands but are not: every command word has a few near-rhymes here.
+NEAR_RHYMES = (
+    "top shop stock drop hop stuff stomp step spot stoop "
+    "goal gold though so show grow toe low snow dough "
+    "yet yeah yellow yearn less mess guess chess bless "
+    "know now note nose slow knee gnaw "
+    "pose paws cause pass purse post pies "
+    "ski skid skin script chip ship "
+    "text neck nest necks vest "
+    "presume assume consume resin "
+    "repair repeal retreat report treat "
+    "hack bag pack black track sack bat "
+    "weight wheat white late "
+    "kelp yelp health hell helmet "
+    "star stark art tart smart cart "
+    "fish finished finch vanish "
+    "flower follower lower "
+    "master plaster faster's "
+    "statue station static "
+    "couch pouch vouch "
+    "continent contain "
+    "bring ring sing thing "
+    "speed seed sweet "
+    "begging beginning again"
+).split()
+
+# Everyday phrases, some containing a command word in passing.
+NEGATIVE_PHRASES = (
+    "I don't know", "where is my phone", "that was a good one", "okay then", "let me think",
+    "what time is it", "the weather is nice", "I need some water", "this mat is comfortable",
+    "my back feels better", "can you hear me", "hold on a second", "turn it around", "good morning",
+    "see you later", "the cat is hungry", "I'll do it tomorrow", "it's a bit cold in here",
+    "not today", "thank you", "one more time please", "the phone is ringing", "I forgot",
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One source of audio: a corpus file or a phrase in a voice. intent None means not a command."""
+
+    kind: str  # real, synth, nontarget, speech, narration
+    label: str
+    intent: Intent | None
+    split: str  # train, tune, test
+    path: str | None = None
+    voice: Voice | None = None
+
+
+@dataclass
+class Noises:
+    """The corpus's background noises, each cut in two: the first part for training, the rest for tests."""
+
+    train: list[np.ndarray] = field(default_factory=list)
+    test: list[np.ndarray] = field(default_factory=list)
+
+
+def split_of(key: str) -> str:
+    """train (60 %), tune (20 %) or test (20 %), fixed by a hash of the speaker (or file) key."""
+    bucket = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 10
+    return "train" if bucket < 6 else "tune" if bucket < 8 else "test"
+
+
+def speaker_of(path: Path) -> str:
+    """The speaker of a corpus file: Speech Commands' `<speaker>_nohash_<n>`, LibriSpeech's `<speaker>-…`."""
+    stem = path.stem.split("__")[-1]
+    if "_nohash_" in stem:
+        return stem.split("_nohash_")[0]
+    if path.parent.name.startswith("librispeech"):
+        return stem.split("-")[0]
+    return stem
+
+
+def corpus_items(corpus: Path) -> list[Item]:
+    """Every recording of the corpus, with its intent and split."""
+    items = []
+    for folder in sorted((corpus / "commands").iterdir()):
+        intent = PHRASES.get(folder.name)
+        kind = "real" if intent is not None else "nontarget"
+        for path in sorted(folder.glob("*.wav")):
+            items.append(Item(kind, folder.name, intent, split_of(speaker_of(path)), str(path)))
+    for path in sorted((corpus / "other" / "sc_nontarget_words").rglob("*.wav")):
+        items.append(Item("nontarget", path.parent.name, None, split_of(speaker_of(path)), str(path)))
+    for path in sorted((corpus / "speech").rglob("*.wav")):
+        items.append(Item("speech", path.parent.name, None, split_of(speaker_of(path)), str(path)))
+    return items
+
+
+def read_noises(corpus: Path, train_fraction: float = 0.6) -> Noises:
+    noises = Noises()
+    for path in sorted((corpus / "background_noise").rglob("*.wav")):
+        samples = read_wav_bytes(path.read_bytes()).astype(np.float32)
+        if len(samples) < SAMPLE_RATE:
+            log.warning("skipping the noise %s: shorter than a second", path)
+            continue
+        cut = int(len(samples) * train_fraction)
+        noises.train.append(samples[:cut])
+        noises.test.append(samples[cut:])
+    return noises
+
+
+def synth_items(voices: tuple[Voice, ...], per_phrase: int, negatives: int, narration: list[str],
+                split: str, seed: int) -> list[Item]:
+    """Every command phrase in `per_phrase` voices, near-rhymes and everyday phrases in `negatives`
+    voices each, and the narration sentences in a few voices."""
+    rng = random.Random(seed)
+    items = []
+    for phrase, intent in PHRASES.items():
+        for voice in rng.sample(voices, min(per_phrase, len(voices))):
+            items.append(Item("synth", phrase, intent, split, voice=voice))
+    for text in (*NEAR_RHYMES, *NEGATIVE_PHRASES):
+        for voice in rng.sample(voices, min(negatives, len(voices))):
+            items.append(Item("synth", text, None, split, voice=voice))
+    for text in narration:
+        items.append(Item("narration", text, None, split, voice=rng.choice(voices)))
+    return items
+
+
+def speech_span(samples: np.ndarray) -> tuple[int, int]:
+    """First and last sample of the loud part (frames within 35 dB of the loudest 10 ms)."""
+    frames = len(samples) // 160
+    if frames == 0:
+        return 0, len(samples)
+    energy = (samples[: frames * 160].astype(np.float64).reshape(frames, 160) ** 2).mean(axis=1) + 1e-3
+    level = 10 * np.log10(energy)
+    loud = np.nonzero(level > level.max() - 35)[0]
+    return int(loud[0] * 160), int((loud[-1] + 1) * 160)
+
+
+def active_rms(samples: np.ndarray) -> float:
+    start, end = speech_span(samples)
+    part = samples[start:end].astype(np.float64)
+    return float(np.sqrt((part**2).mean())) + 1e-6
+
+
+def stretched(samples: np.ndarray, factor: float) -> np.ndarray:
+    """Faster (factor > 1) and higher, or slower and lower, by plain resampling."""
+    n = max(2, round(len(samples) / factor))
+    return np.interp(np.linspace(0, len(samples) - 1, n), np.arange(len(samples)), samples)
+
+
+def piece(track: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    if len(track) <= length:
+        return np.resize(track, length)
+    start = int(rng.integers(0, len(track) - length))
+    return track[start : start + length]
+
+
+def augment(samples: np.ndarray, rng: np.random.Generator, noises: list[np.ndarray], leak: list[np.ndarray],
+            snr_db: float | None, leak_db: float | None, speed: float = 1.0,
+            before_seconds: float = 2.0, after_seconds: float = 0.6) -> tuple[np.ndarray, int, int]:
+    """The phrase at a random level, with context before and after, noise at `snr_db` below it and
+    the coach's narration `leak_db` below it. Returns the audio and where the phrase starts and ends."""
+    voice = stretched(samples.astype(np.float64), speed) if speed != 1.0 else samples.astype(np.float64)
+    start, end = speech_span(voice)
+    voice = voice * (10 ** (rng.uniform(-32, -14) / 20) * 32768 / active_rms(voice))
+    before, after = round(before_seconds * SAMPLE_RATE), round(after_seconds * SAMPLE_RATE)
+    audio = np.zeros(before + len(voice) + after)
+    audio[before : before + len(voice)] = voice
+    level = active_rms(voice)
+    floor = rng.normal(0, level * 10 ** (-rng.uniform(45, 70) / 20), len(audio))
+    audio += floor
+    if snr_db is not None and noises:
+        noise = piece(noises[int(rng.integers(len(noises)))], len(audio), rng)
+        audio += noise * (level / (np.sqrt((noise**2).mean()) + 1e-6) * 10 ** (-snr_db / 20))
+    if leak_db is not None and leak:
+        other = piece(leak[int(rng.integers(len(leak)))], len(audio), rng)
+        audio += other * (level / active_rms(other) * 10 ** (-leak_db / 20))
+    return np.clip(audio, -32768, 32767).astype(np.float32), before + start, before + end
+
+
+def window_labels(count: int, start: int, end: int, cls: int) -> np.ndarray:
+    """The label of the window ending at each of `count` embeddings, for a phrase at start..end."""
+    labels = np.full(count, IGNORE, dtype=np.int8)
+    heard = FIRST_END + CHUNK * np.arange(count)  # samples heard when each embedding is ready
+    labels[heard < start + 0.1 * SAMPLE_RATE] = NONE_CLASS
+    if cls == NONE_CLASS:
+        labels[:] = NONE_CLASS
+    else:
+        labels[(heard >= end + 0.03 * SAMPLE_RATE) & (heard <= end + 0.5 * SAMPLE_RATE)] = cls
+    labels[: WINDOW - 1] = IGNORE  # no full window yet
+    return labels

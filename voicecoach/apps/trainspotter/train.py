@@ -1,0 +1,211 @@
+"""`voicecoach train-spotter`: rebuild the spotter's shipped model from the corpus and synthetic voices.
+
+Steps: split the corpus by speaker (train / tune / test), render synthetic phrases in the training
+voices, augment and embed everything, train the head, choose the threshold on the tune speakers,
+and write the model (with its card: sources, sizes, split, time, tuning table) into the package.
+`voicecoach train-spotter --evaluate` then measures it on the test speakers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from voicecoach.core.commands import PHRASES, Intent, phrases_for
+from voicecoach.hear.spotter.decide import fired
+from voicecoach.hear.spotter.head import WINDOW
+from voicecoach.hear.spotter.model import MODEL_FILE, SpotterModel, phrase_table_hash
+
+from . import fit
+from .build import Examples, Recipe, build, load, save
+from .data import Item, corpus_items, synth_items
+from .voices import TRAIN_VOICES, Voice
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+PACKAGE_MODEL = REPO_ROOT / "voicecoach" / "hear" / "spotter" / MODEL_FILE
+COACH_VOICE = Voice("espeak-ng", "en", 1.0, 50)  # the coach's own voice, as pyttsx3 drives espeak-ng
+REFRACTORY_STEPS = 12  # about a second of quiet after a command
+TRAIN_RECIPE = Recipe(copies={"real": 3, "synth": 1, "nontarget": 1, "speech": 1, "narration": 1})
+TUNE_RECIPE = Recipe(copies={"real": 1, "synth": 1, "nontarget": 1, "speech": 1, "narration": 1})
+
+
+def spotter_intents() -> list[Intent]:
+    """Every intent with a phrase: each is a class of its own."""
+    return [intent for intent in Intent if phrases_for(intent)]
+
+
+def narration_sentences(limit: int = 150) -> list[str]:
+    """Distinct sentences the coach says over the daily routine."""
+    from voicecoach.routinefile.loader import find_exercises, load as load_routines
+    from voicecoach.session.simulate import simulate
+
+    timeline = simulate(load_routines(find_exercises(None)), "daily")
+    sentences = list(dict.fromkeys(text for _, text in timeline.said()))
+    return sentences[:: max(1, len(sentences) // limit)][:limit]
+
+
+def leak_audio(sentences: list[str]) -> list[np.ndarray]:
+    """The coach's narration in its own voice, to leak into the microphone as residual echo."""
+    return [COACH_VOICE.render(text).astype(np.float32) for text in sentences[:40]]
+
+
+def examples(name: str, items: list[Item], recipe: Recipe, classes: list[str], corpus: Path, leak: list[np.ndarray],
+             seed: int, jobs: int, work: Path) -> Examples:
+    cached = work / f"{name}.npz"
+    if cached.is_file():
+        log.info("%s: reusing %s", name, cached)
+        return load(cached)
+    started = time.time()
+    built = build(items, recipe, classes, corpus, leak, seed, jobs)
+    save(built, cached)
+    log.info("%s: %d examples, %d embeddings in %.0f s", name, len(built.kind), len(built.embeddings), time.time() - started)
+    return built
+
+
+def probabilities(model_head: fit.Head, built: Examples) -> np.ndarray:
+    """Class probabilities of the window ending at every embedding (rows before a full window: none)."""
+    out = np.zeros((len(built.embeddings), model_head.w3.shape[1]), dtype=np.float32)
+    out[:, 0] = 1.0
+    ends = np.arange(WINDOW - 1, len(built.embeddings))
+    ends = ends[built.example[ends] == built.example[ends - WINDOW + 1]]
+    for first in range(0, len(ends), 4096):
+        part = ends[first : first + 4096]
+        out[part] = model_head.forward(fit.stack(built.embeddings, part))
+    return out
+
+
+def tuning_table(probs: np.ndarray, built: Examples, targets: list[int], thresholds: list[float]) -> list[dict[str, float]]:
+    """Acceptance, false accepts of non-command words and false activations an hour, per threshold,
+    over whole examples run through the decision rule."""
+    bounds = np.searchsorted(built.example, np.arange(len(built.kind) + 1))
+    rows = []
+    for threshold in thresholds:
+        accepted = commands = words = accepted_words = fires = 0
+        speech_steps = 0
+        for i, kind in enumerate(built.kind):
+            events = fired(probs[bounds[i] : bounds[i + 1]], threshold, REFRACTORY_STEPS)
+            if targets[i] > 0:
+                commands += 1
+                accepted += bool(events) and events[0][1] == targets[i]
+            elif kind in ("speech", "narration"):
+                speech_steps += bounds[i + 1] - bounds[i]
+                fires += len(events)
+            else:
+                words += 1
+                accepted_words += bool(events)
+        hours = speech_steps * 0.08 / 3600
+        rows.append({"threshold": threshold, "acceptance": accepted / max(commands, 1),
+                     "nontarget_accepted": accepted_words / max(words, 1),
+                     "false_per_hour": fires / hours if hours else 0.0})
+    return rows
+
+
+def choose(rows: list[dict[str, float]], max_nontarget: float, max_per_hour: float) -> dict[str, float]:
+    """The threshold with the best acceptance among those within both false-accept limits."""
+    good = [r for r in rows if r["nontarget_accepted"] <= max_nontarget and r["false_per_hour"] <= max_per_hour]
+    return max(good, key=lambda r: (r["acceptance"], -r["threshold"])) if good else rows[-1]
+
+
+def example_targets(built: Examples) -> list[int]:
+    """The class each example's phrase belongs to (0: none), from its labels."""
+    bounds = np.searchsorted(built.example, np.arange(len(built.kind) + 1))
+    return [int(built.labels[bounds[i] : bounds[i + 1]].max(initial=0)) for i in range(len(built.kind))]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="voicecoach train-spotter", description=__doc__.splitlines()[0])
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="the shared corpus (default ../shared/corpus)")
+    p.add_argument("--work", type=Path, default=Path("build/spotter"), help="cache of rendered and embedded data")
+    p.add_argument("--out", type=Path, default=PACKAGE_MODEL, help="where to write the model (default: into the package)")
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--synth-voices-per-phrase", type=int, default=16)
+    p.add_argument("--max-nontarget", type=float, default=0.005, help="tuning limit: non-command words accepted")
+    p.add_argument("--max-per-hour", type=float, default=2.0, help="tuning limit: false activations an hour")
+    p.add_argument("--evaluate", action="store_true",
+                   help="do not train: measure the model (--model, default the shipped one) on the test speakers")
+    p.add_argument("--model", type=Path, default=None, help="with --evaluate: the model to measure")
+    p.add_argument("--report", type=Path, default=Path("spotter-evaluation.json"), help="with --evaluate: figures as JSON")
+    return p
+
+
+def run_evaluation(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, write
+
+    started = time.time()
+    report = evaluate(args.corpus, args.model, args.jobs, args.seed)
+    report["wall_seconds"] = round(time.time() - started)
+    write(report, args.report)
+    for key, value in report.items():
+        if key not in ("speech_heard", "nontarget_heard", "synthetic_per_phrase"):
+            print(f"{key}: {value}")
+    print("synthetic_per_phrase:", json.dumps(report["synthetic_per_phrase"]))
+    print(f"(all figures in {args.report})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    os.nice(10)  # a shared machine: training and measuring give way to interactive work
+    if args.evaluate:
+        return run_evaluation(args)
+    started = time.time()
+    cpu_started = time.process_time()
+    args.work.mkdir(parents=True, exist_ok=True)
+    intents = spotter_intents()
+    classes = ["none", *(intent.value for intent in intents)]
+    voices = tuple(v for v in TRAIN_VOICES if v.available())
+    missing = sorted({v.engine for v in TRAIN_VOICES if v not in voices})
+    if missing:
+        log.warning("training without the voices of %s (not installed)", ", ".join(missing))
+    corpus = corpus_items(args.corpus)
+    sentences = narration_sentences()
+    leak = leak_audio(sentences)
+    half = len(sentences) // 2
+    train_items = [i for i in corpus if i.split == "train"] + synth_items(
+        voices, args.synth_voices_per_phrase, 3, sentences[:half], "train", args.seed)
+    tune_items = [i for i in corpus if i.split == "tune"] + synth_items(
+        voices, 3, 1, sentences[half:], "tune", args.seed + 1)
+    train = examples("train", train_items, TRAIN_RECIPE, classes, args.corpus, leak, args.seed, args.jobs, args.work)
+    tune = examples("tune", tune_items, TUNE_RECIPE, classes, args.corpus, leak, args.seed + 1, args.jobs, args.work)
+    ends, labels = train.windows()
+    log.info("training on %d windows: %s", len(ends), dict(sorted(Counter(labels.tolist()).items())))
+    fit_started = time.process_time()
+    head = fit.train(fit.stack(train.embeddings, ends), labels, len(classes), epochs=args.epochs, seed=args.seed)
+    fit_seconds = time.process_time() - fit_started
+    probs = probabilities(head, tune)
+    rows = tuning_table(probs, tune, example_targets(tune), [round(t, 2) for t in np.arange(0.3, 1.0, 0.05)])
+    for row in rows:
+        log.info("tune %s", json.dumps(row))
+    chosen = choose(rows, args.max_nontarget, args.max_per_hour)
+    card = {
+        "classes_trained": dict(sorted(Counter(labels.tolist()).items())),
+        "train_items": dict(Counter(f"{i.kind}" for i in train_items)),
+        "tune_items": dict(Counter(f"{i.kind}" for i in tune_items)),
+        "train_voices": [v.label for v in voices],
+        "windows": len(ends),
+        "parameters": head.parameters,
+        "tuning": rows,
+        "chosen": chosen,
+        "wall_seconds": round(time.time() - started),
+        "head_cpu_seconds": round(fit_seconds),
+        "seed": args.seed,
+        "epochs": args.epochs,
+    }
+    model = SpotterModel(head, classes, float(chosen["threshold"]), REFRACTORY_STEPS, phrase_table_hash(PHRASES), card)
+    model.save(args.out)
+    log.info("wrote %s (%d parameters, threshold %.2f) in %.0f s (%.0f s CPU in this process)",
+             args.out, head.parameters, model.threshold, time.time() - started, time.process_time() - cpu_started)
+    return 0
