@@ -207,7 +207,7 @@ def _routine(args: argparse.Namespace, library: Library) -> str:
     return args.settings.routine or library.routine_ids[0]
 
 
-ENGINES = ("auto", "vosk", "pocketsphinx")
+ENGINES = ("auto", "vosk", "pocketsphinx", "spotter")  # as voicecoach.hear.engines.ENGINES
 
 
 # ---- argument parsing -------------------------------------------------------------------------
@@ -324,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     # listed here for --help; main() hands its arguments to voicecoach.bench untouched
     sub.add_parser("bench", add_help=False, help="measure the coach's hearing beside a naive peer (bench --help)")
+    sub.add_parser(
+        "train-spotter", add_help=False, help="rebuild the command spotter's model, or --evaluate it (train-spotter --help)"
+    )
     return parser
 
 
@@ -333,6 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from voicecoach.bench import main as bench
 
         return bench(argv[1:])
+    if argv[:1] == ["train-spotter"]:
+        from voicecoach.apps.trainspotter.train import main as train_spotter
+
+        return train_spotter(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -1,4 +1,5 @@
-"""Choosing the recogniser: Vosk when a Vosk model is installed, PocketSphinx otherwise."""
+"""Choosing the recogniser: Vosk when a Vosk model is installed, PocketSphinx otherwise; the trained
+spotter when asked for by name."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from voicecoach.hear.models import find_vosk_model, search_dirs
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "vosk", "pocketsphinx")
+ENGINES = ("auto", "vosk", "pocketsphinx", "spotter")
 
 
 def open_recogniser(engine: str = "auto", model: Path | None = None, **options: Any) -> Recogniser:
-    """The recogniser for `engine` ("auto", "vosk" or "pocketsphinx").
+    """The recogniser for `engine` ("auto", "vosk", "pocketsphinx" or "spotter").
 
     auto is Vosk when a Vosk model is found (`model`, $VOICECOACH_VOSK_MODEL, then the model
     directories), else PocketSphinx. `options` are fields of the engine's options dataclass
@@ -26,6 +27,11 @@ def open_recogniser(engine: str = "auto", model: Path | None = None, **options: 
     """
     if engine not in ENGINES:
         raise ModelError(f"There is no speech engine called {engine!r}; choose one of {', '.join(ENGINES)}.")
+    if engine == "spotter":
+        from voicecoach.hear.spotter.engine import SpotterOptions, SpotterRecogniser
+
+        log.info("hearing with the trained command spotter")
+        return SpotterRecogniser(_options(SpotterOptions, options, strict=False))
     vosk_model = find_vosk_model(model) if engine in ("auto", "vosk") else None
     if engine == "vosk" or (engine == "auto" and vosk_model is not None):
         if vosk_model is None:

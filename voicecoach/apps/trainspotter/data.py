@@ -8,7 +8,6 @@ meant has been said, and IGNORE where the window holds part of a phrase (neither
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.core.commands import PHRASES, Intent
+from voicecoach.hear.spotter.split import speaker_of, split_of
 
 from .voices import SAMPLE_RATE, Voice, read_wav_bytes
 
@@ -82,22 +82,6 @@ class Noises:
 
     train: list[np.ndarray] = field(default_factory=list)
     test: list[np.ndarray] = field(default_factory=list)
-
-
-def split_of(key: str) -> str:
-    """train (60 %), tune (20 %) or test (20 %), fixed by a hash of the speaker (or file) key."""
-    bucket = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 10
-    return "train" if bucket < 6 else "tune" if bucket < 8 else "test"
-
-
-def speaker_of(path: Path) -> str:
-    """The speaker of a corpus file: Speech Commands' `<speaker>_nohash_<n>`, LibriSpeech's `<speaker>-…`."""
-    stem = path.stem.split("__")[-1]
-    if "_nohash_" in stem:
-        return stem.split("_nohash_")[0]
-    if path.parent.name.startswith("librispeech"):
-        return stem.split("-")[0]
-    return stem
 
 
 def corpus_items(corpus: Path) -> list[Item]:
