@@ -16,6 +16,7 @@ from typing import Any
 from voicecoach.bench import plan as planning
 from voicecoach.bench import report
 from voicecoach.bench.corpus import DEFAULT_CORPUS, Corpus
+from voicecoach.bench.heldout import HeldOutCorpus
 from voicecoach.bench.tasks import SYSTEMS, Task, execute
 from voicecoach.errors import VoicecoachError
 
@@ -25,7 +26,10 @@ log = logging.getLogger(__name__)
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="voicecoach bench", description=__doc__)
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="the corpus folder (default: %(default)s)")
-    p.add_argument("--engine", default="auto", help="the coach's engine: auto, vosk or pocketsphinx")
+    p.add_argument("--engine", default="auto", help="the coach's engine: auto, vosk, pocketsphinx or spotter")
+    p.add_argument(
+        "--held-out", action="store_true", help="only the corpus speakers the spotter was neither trained nor tuned on"
+    )
     p.add_argument("--model", default="", help="a Vosk model folder for the coach")
     p.add_argument("--out", type=Path, default=Path("results.json"), help="the JSON results")
     p.add_argument("--plot", type=Path, default=Path("results.png"), help="the acceptance-against-SNR plot")
@@ -64,7 +68,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     sizes = planning.QUICK if args.quick else planning.FULL
     with tempfile.TemporaryDirectory(prefix="voicecoach-bench-") as tmp:
         workdir = Path(tmp)
-        plan = planning.make_plan(Corpus(args.corpus.resolve()), sizes, args.seed, workdir)
+        corpus = (HeldOutCorpus if args.held_out else Corpus)(args.corpus.resolve())
+        plan = planning.make_plan(corpus, sizes, args.seed, workdir)
         todo = [
             (system, task)
             for system in SYSTEMS
@@ -78,6 +83,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "corpus": str(args.corpus),
         "seed": args.seed,
         "quick": args.quick,
+        "held_out": args.held_out,
         "snrs_db": list(sizes.snrs_db),
         "voice_level_dbfs": round(plan.voice_dbfs, 1),
         "counts": counts,
