@@ -114,7 +114,9 @@ def evaluate(corpus: Path, model_path: Path | None, jobs: int, seed: int = 0) ->
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         clips = list(pool.map(_clip_job, clip_jobs, chunksize=4))
         speech = list(pool.map(_speech_job, speech_jobs))
-    return summarise(clips, speech, main_words)
+    report = summarise(clips, speech, main_words)
+    report["peak_rss_mb"] = peak_rss_mb(model_path)
+    return report
 
 
 def _rate(rows: list[dict[str, Any]]) -> float | None:
@@ -163,6 +165,27 @@ def summarise(clips: list[dict[str, Any]], speech: list[dict[str, Any]], main_wo
         "latency_p95_ms": round(1000 * float(np.percentile(latencies, 95))) if latencies else None,
         "rtf_one_core": round(cpu / audio, 4) if audio else None,
     }
+
+
+_ONLY_HEARS = """
+import resource, sys, numpy as np
+from voicecoach.hear.spotter.engine import SpotterOptions, SpotterRecogniser
+recogniser = SpotterRecogniser(SpotterOptions(model=None if sys.argv[1] == "-" else sys.argv[1]))
+pcm = np.random.default_rng(0).normal(0, 300, 16000 * 60).astype("<i2").tobytes()
+for first in range(0, len(pcm), 2048):
+    recogniser.feed(pcm[first : first + 2048])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def peak_rss_mb(model_path: Path | None) -> float:
+    """Peak resident memory of a fresh process that opens the spotter and hears a minute of audio."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _ONLY_HEARS, str(model_path) if model_path else "-"],
+                         check=True, capture_output=True, text=True).stdout
+    return round(float(out.split()[-1]), 1)
 
 
 def write(report: dict[str, Any], path: Path) -> None:

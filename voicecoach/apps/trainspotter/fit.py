@@ -33,8 +33,10 @@ def new_head(mean: np.ndarray, std: np.ndarray, classes: int, hidden: int, rng: 
 
 
 def gradients(head: Head, x: np.ndarray, y: np.ndarray, weights: np.ndarray, smoothing: float,
-              dropout: float, rng: np.random.Generator) -> tuple[float, dict[str, np.ndarray]]:
-    """Loss and gradients for one batch of normalised windows x (batch, 16, 96) with labels y."""
+              dropout: float, rng: np.random.Generator,
+              sample_weights: np.ndarray | None = None) -> tuple[float, dict[str, np.ndarray]]:
+    """Loss and gradients for one batch of normalised windows x (batch, 16, 96) with labels y;
+    `weights` per class, `sample_weights` (optional) per window."""
     batch = len(x)
     u1 = unfold(x, 3, 1)
     h1 = np.maximum(u1 @ head.w1 + head.b1, 0)
@@ -51,7 +53,8 @@ def gradients(head: Head, x: np.ndarray, y: np.ndarray, weights: np.ndarray, smo
     classes = p.shape[1]
     target = np.full((batch, classes), smoothing / classes, dtype=np.float32)
     target[np.arange(batch), y] += 1 - smoothing
-    w = weights[y][:, None] / weights[y].sum()
+    each = weights[y] if sample_weights is None else weights[y] * sample_weights
+    w = each[:, None] / each.sum()
     loss = float(-(w * target * np.log(p + 1e-9)).sum())
     dz = (p - target) * w
     grads = {"w3": dropped.T @ dz, "b3": dz.sum(axis=0)}
@@ -62,18 +65,20 @@ def gradients(head: Head, x: np.ndarray, y: np.ndarray, weights: np.ndarray, smo
     dh2[b_idx, arg, c_idx] += dpool[:, :hidden]
     dh2[:, -1] += dpool[:, hidden:]
     dh2 *= h2 > 0
-    grads["w2"] = np.einsum("bti,bto->io", u2, dh2)
+    grads["w2"] = u2.reshape(-1, u2.shape[2]).T @ dh2.reshape(-1, hidden)
     grads["b2"] = dh2.sum(axis=(0, 1))
     dh1 = _fold(dh2 @ head.w2.T, 3, 2, h1.shape[1]) * (h1 > 0)
-    grads["w1"] = np.einsum("bti,bto->io", u1, dh1)
+    grads["w1"] = u1.reshape(-1, u1.shape[2]).T @ dh1.reshape(-1, dh1.shape[2])
     grads["b1"] = dh1.sum(axis=(0, 1))
     return loss, grads
 
 
 def train(windows: np.ndarray, labels: np.ndarray, classes: int, *, hidden: int = 32, epochs: int = 30,
           batch: int = 256, rate: float = 2e-3, decay: float = 1e-4, smoothing: float = 0.05,
-          dropout: float = 0.2, input_noise: float = 0.15, seed: int = 0, none_weight: float = 1.0) -> Head:
-    """A head trained on windows (n, 16, 96) float16 and labels (n,); classes are balanced by weight."""
+          dropout: float = 0.2, input_noise: float = 0.15, seed: int = 0, none_weight: float = 1.0,
+          sample_weights: np.ndarray | None = None) -> Head:
+    """A head trained on windows (n, 16, 96) float16 and labels (n,); classes are balanced by weight,
+    and `sample_weights` (optional) weigh windows within a class."""
     rng = np.random.default_rng(seed)
     flat = windows.reshape(-1, windows.shape[2]).astype(np.float32)
     mean, std = flat.mean(axis=0), flat.std(axis=0) + 1e-3
@@ -95,7 +100,8 @@ def train(windows: np.ndarray, labels: np.ndarray, classes: int, *, hidden: int 
             pick = order[first : first + batch]
             x = (windows[pick].astype(np.float32) - mean) / std
             x += rng.normal(0, input_noise, x.shape).astype(np.float32)
-            loss, grads = gradients(head, x, labels[pick], weights, smoothing, dropout, rng)
+            picked = None if sample_weights is None else sample_weights[pick]
+            loss, grads = gradients(head, x, labels[pick], weights, smoothing, dropout, rng, picked)
             total += loss * len(pick)
             step += 1
             for k in names:

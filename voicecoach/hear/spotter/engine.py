@@ -41,7 +41,7 @@ class SpotterRecogniser:
         self._embedder = StreamingEmbedder(embedder)
         self._window = np.zeros((0, self.model.head.mean.shape[0]), dtype=np.float32)
         threshold = options.threshold if options.threshold is not None else self.model.threshold
-        self._decider = Decider(threshold, self.model.refractory_steps)
+        self._decider = Decider(threshold, self.model.refractory_steps, self.model.persist_steps)
         self._allowed = np.ones(len(self.model.classes), dtype=bool)
         self._intents = [None, *self.model.intents]
 

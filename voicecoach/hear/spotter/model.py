@@ -28,12 +28,14 @@ def phrase_table_hash(phrases: dict[str, Intent] | None = None) -> str:
 @dataclass
 class SpotterModel:
     """A head with what it needs to decide: class names ("none" first), one threshold for every
-    intent, how long to stay quiet after a command, and the phrase table hash it was trained from."""
+    intent, for how many steps in a row it must be reached, how long to stay quiet after a command,
+    and the phrase table hash it was trained from."""
 
     head: Head
     classes: list[str]
     threshold: float
     refractory_steps: int
+    persist_steps: int
     phrase_hash: str
     card: dict[str, object]
 
@@ -43,6 +45,7 @@ class SpotterModel:
 
     def save(self, path: Path) -> None:
         meta = {"classes": self.classes, "threshold": self.threshold, "refractory_steps": self.refractory_steps,
+                "persist_steps": self.persist_steps,
                 "phrase_hash": self.phrase_hash, "card": self.card}
         buffer = io.BytesIO()
         np.savez_compressed(buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
@@ -55,7 +58,7 @@ class SpotterModel:
             meta = json.loads(arrays["meta"].tobytes().decode())
             head = Head(**{name: arrays[name] for name in NAMES})
         return cls(head, list(meta["classes"]), float(meta["threshold"]), int(meta["refractory_steps"]),
-                   str(meta["phrase_hash"]), dict(meta.get("card", {})))
+                   int(meta.get("persist_steps", 1)), str(meta["phrase_hash"]), dict(meta.get("card", {})))
 
 
 def load_model(path: Path | None = None) -> SpotterModel:
