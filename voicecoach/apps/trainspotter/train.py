@@ -47,7 +47,8 @@ def spotter_intents() -> list[Intent]:
 
 def narration_sentences(limit: int = 150) -> list[str]:
     """Distinct sentences the coach says over the daily routine."""
-    from voicecoach.routinefile.loader import find_exercises, load as load_routines
+    from voicecoach.routinefile.loader import find_exercises
+    from voicecoach.routinefile.loader import load as load_routines
     from voicecoach.session.simulate import simulate
 
     timeline = simulate(load_routines(find_exercises(None)), "daily")

@@ -47,9 +47,10 @@ class SpotterModel:
         meta = {"classes": self.classes, "threshold": self.threshold, "refractory_steps": self.refractory_steps,
                 "persist_steps": self.persist_steps,
                 "phrase_hash": self.phrase_hash, "card": self.card}
+        arrays: dict[str, np.ndarray] = {name: array.astype(np.float32) for name, array in self.head.arrays().items()}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                            **{name: array.astype(np.float32) for name, array in self.head.arrays().items()})
+        np.savez_compressed(buffer, allow_pickle=False, **arrays)
         path.write_bytes(buffer.getvalue())
 
     @classmethod
