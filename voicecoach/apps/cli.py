@@ -325,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     # listed here for --help; main() hands its arguments to voicecoach.bench untouched
     sub.add_parser("bench", add_help=False, help="measure the coach's hearing beside a naive peer (bench --help)")
     sub.add_parser(
-        "train-spotter", add_help=False, help="rebuild the command spotter's model, or --evaluate it (train-spotter --help)"
+        "train-spotter",
+        add_help=False,
+        help="rebuild the command spotter's model, or --evaluate it (train-spotter --help)",
     )
     return parser
 

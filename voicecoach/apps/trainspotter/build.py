@@ -87,8 +87,9 @@ def _set_leak(leak: list[np.ndarray]) -> None:
     _STATE["leak"] = leak
 
 
-def build(items: list[Item], recipe: Recipe, classes: list[str], corpus: Path, leak: list[np.ndarray],
-          seed: int, jobs: int) -> Examples:
+def build(
+    items: list[Item], recipe: Recipe, classes: list[str], corpus: Path, leak: list[np.ndarray], seed: int, jobs: int
+) -> Examples:
     """Every item's augmented copies as embeddings with window labels."""
     todo = [(item, i, recipe, seed, classes, str(corpus)) for i, item in enumerate(items)]
     with ProcessPoolExecutor(max_workers=jobs, initializer=_set_leak, initargs=(leak,)) as pool:
@@ -107,8 +108,13 @@ def build(items: list[Item], recipe: Recipe, classes: list[str], corpus: Path, l
 
 
 def save(examples: Examples, path: Path) -> None:
-    np.savez_compressed(path, embeddings=examples.embeddings, labels=examples.labels, example=examples.example,
-                        kind=np.array(examples.kind))
+    np.savez_compressed(
+        path,
+        embeddings=examples.embeddings,
+        labels=examples.labels,
+        example=examples.example,
+        kind=np.array(examples.kind),
+    )
 
 
 def load(path: Path) -> Examples:
@@ -118,4 +124,3 @@ def load(path: Path) -> Examples:
 
 def classes_for(intents: list[Intent]) -> list[str]:
     return ["none", *(intent.value for intent in intents)]
-

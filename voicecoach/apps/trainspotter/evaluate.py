@@ -55,7 +55,9 @@ def _stream(samples: np.ndarray, model_path: str | None) -> tuple[list[tuple[str
     return [(h.intent.value, h.end_seconds) for h in heard], time.process_time() - started
 
 
-def _placed(samples: np.ndarray, rng: np.random.Generator, noise: np.ndarray | None, snr_db: float) -> tuple[np.ndarray, float, float]:
+def _placed(
+    samples: np.ndarray, rng: np.random.Generator, noise: np.ndarray | None, snr_db: float
+) -> tuple[np.ndarray, float, float]:
     voice = samples.astype(np.float64)
     voice *= 10 ** (-24 / 20) * 32768 / active_rms(voice)
     start, end = speech_span(voice)
@@ -81,17 +83,31 @@ def _clip_job(job: tuple[str, Item, int, int | None, str, str | None]) -> dict[s
     heard, cpu = _stream(audio, model_path)
     expected = item.intent.value if item.intent else None
     hit = [t for name, t in heard if name == expected and start <= t <= end + AFTER_SECONDS]
-    return {"group": group, "label": item.label, "voice": item.voice.label if item.voice else None,
-            "expected": expected, "heard": heard, "accepted": bool(hit),
-            "latency": (hit[0] - end) if hit else None, "cpu": cpu, "seconds": len(audio) / SAMPLE_RATE,
-            "noise": noise_index}
+    return {
+        "group": group,
+        "label": item.label,
+        "voice": item.voice.label if item.voice else None,
+        "expected": expected,
+        "heard": heard,
+        "accepted": bool(hit),
+        "latency": (hit[0] - end) if hit else None,
+        "cpu": cpu,
+        "seconds": len(audio) / SAMPLE_RATE,
+        "noise": noise_index,
+    }
 
 
 def _speech_job(job: tuple[str, str | None]) -> dict[str, Any]:
     path, model_path = job
     samples = read_wav_bytes(Path(path).read_bytes()).astype(np.float64)
     heard, cpu = _stream(samples, model_path)
-    return {"group": "speech", "path": Path(path).name, "heard": heard, "cpu": cpu, "seconds": len(samples) / SAMPLE_RATE}
+    return {
+        "group": "speech",
+        "path": Path(path).name,
+        "heard": heard,
+        "cpu": cpu,
+        "seconds": len(samples) / SAMPLE_RATE,
+    }
 
 
 def evaluate(corpus: Path, model_path: Path | None, jobs: int, seed: int = 0) -> dict[str, Any]:
@@ -108,8 +124,16 @@ def evaluate(corpus: Path, model_path: Path | None, jobs: int, seed: int = 0) ->
     for voice in HELD_OUT_VOICES:
         if voice.available():
             for n, phrase in enumerate(PHRASES):
-                clip_jobs.append(("synthetic", Item("synth", phrase, PHRASES[phrase], "test", voice=voice),
-                                  seed + n, None, str(corpus), model))
+                clip_jobs.append(
+                    (
+                        "synthetic",
+                        Item("synth", phrase, PHRASES[phrase], "test", voice=voice),
+                        seed + n,
+                        None,
+                        str(corpus),
+                        model,
+                    )
+                )
     speech_jobs = [(i.path, model) for i in items if i.kind == "speech" and i.path]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         clips = list(pool.map(_clip_job, clip_jobs, chunksize=4))
@@ -128,8 +152,10 @@ def summarise(clips: list[dict[str, Any]], speech: list[dict[str, Any]], main_wo
     for row in clips:
         by[row["group"]].append(row)
     real = by["real"]
-    per_word = {w: {"accepted": _rate([r for r in real if r["label"] == w]), "clips": sum(r["label"] == w for r in real)}
-                for w in sorted({r["label"] for r in real})}
+    per_word = {
+        w: {"accepted": _rate([r for r in real if r["label"] == w]), "clips": sum(r["label"] == w for r in real)}
+        for w in sorted({r["label"] for r in real})
+    }
     main = [r for r in real if r["label"] in main_words]
     noisy = by["noisy"]
     per_noise = {k: _rate([r for r in noisy if r["noise"] == k]) for k in sorted({r["noise"] for r in noisy})}
@@ -147,7 +173,9 @@ def summarise(clips: list[dict[str, Any]], speech: list[dict[str, Any]], main_wo
         "real_main_words_accepted": _rate(main),
         "real_main_words_clips": len(main),
         "real_per_word": per_word,
-        "noisy_10db_accepted_mean": round(float(np.mean([v for v in per_noise.values() if v is not None])), 1) if per_noise else None,
+        "noisy_10db_accepted_mean": round(float(np.mean([v for v in per_noise.values() if v is not None])), 1)
+        if per_noise
+        else None,
         "noisy_10db_per_noise": per_noise,
         "nontarget_accepted": round(100 * sum(bool(r["heard"]) for r in nontarget) / max(len(nontarget), 1), 2),
         "nontarget_clips": len(nontarget),
@@ -183,8 +211,12 @@ def peak_rss_mb(model_path: Path | None) -> float:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", _ONLY_HEARS, str(model_path) if model_path else "-"],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _ONLY_HEARS, str(model_path) if model_path else "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return round(float(out.split()[-1]), 1)
 
 

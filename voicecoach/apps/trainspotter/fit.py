@@ -27,14 +27,28 @@ def new_head(mean: np.ndarray, std: np.ndarray, classes: int, hidden: int, rng: 
         return (rng.normal(0, np.sqrt(2 / fan_in), (fan_in, fan_out))).astype(np.float32)
 
     dim = len(mean)
-    return Head(mean.astype(np.float32), std.astype(np.float32), he(3 * dim, hidden), np.zeros(hidden, np.float32),
-                he(3 * hidden, hidden), np.zeros(hidden, np.float32),
-                (he(2 * hidden, classes) * 0.5), np.zeros(classes, np.float32))
+    return Head(
+        mean.astype(np.float32),
+        std.astype(np.float32),
+        he(3 * dim, hidden),
+        np.zeros(hidden, np.float32),
+        he(3 * hidden, hidden),
+        np.zeros(hidden, np.float32),
+        (he(2 * hidden, classes) * 0.5),
+        np.zeros(classes, np.float32),
+    )
 
 
-def gradients(head: Head, x: np.ndarray, y: np.ndarray, weights: np.ndarray, smoothing: float,
-              dropout: float, rng: np.random.Generator,
-              sample_weights: np.ndarray | None = None) -> tuple[float, dict[str, np.ndarray]]:
+def gradients(
+    head: Head,
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    smoothing: float,
+    dropout: float,
+    rng: np.random.Generator,
+    sample_weights: np.ndarray | None = None,
+) -> tuple[float, dict[str, np.ndarray]]:
     """Loss and gradients for one batch of normalised windows x (batch, 16, 96) with labels y;
     `weights` per class, `sample_weights` (optional) per window."""
     batch = len(x)
@@ -73,10 +87,23 @@ def gradients(head: Head, x: np.ndarray, y: np.ndarray, weights: np.ndarray, smo
     return loss, grads
 
 
-def train(windows: np.ndarray, labels: np.ndarray, classes: int, *, hidden: int = 32, epochs: int = 30,
-          batch: int = 256, rate: float = 2e-3, decay: float = 1e-4, smoothing: float = 0.05,
-          dropout: float = 0.2, input_noise: float = 0.15, seed: int = 0, none_weight: float = 1.0,
-          sample_weights: np.ndarray | None = None) -> Head:
+def train(
+    windows: np.ndarray,
+    labels: np.ndarray,
+    classes: int,
+    *,
+    hidden: int = 32,
+    epochs: int = 30,
+    batch: int = 256,
+    rate: float = 2e-3,
+    decay: float = 1e-4,
+    smoothing: float = 0.05,
+    dropout: float = 0.2,
+    input_noise: float = 0.15,
+    seed: int = 0,
+    none_weight: float = 1.0,
+    sample_weights: np.ndarray | None = None,
+) -> Head:
     """A head trained on windows (n, 16, 96) float16 and labels (n,); classes are balanced by weight,
     and `sample_weights` (optional) weigh windows within a class."""
     rng = np.random.default_rng(seed)

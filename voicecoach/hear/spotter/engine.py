@@ -34,8 +34,9 @@ class SpotterRecogniser:
 
     name = "spotter"
 
-    def __init__(self, options: SpotterOptions | None = None, model: SpotterModel | None = None,
-                 embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, options: SpotterOptions | None = None, model: SpotterModel | None = None, embedder: Embedder | None = None
+    ) -> None:
         options = options or SpotterOptions()
         self.model = model or load_model(options.model)
         self._embedder = StreamingEmbedder(embedder)
@@ -62,7 +63,9 @@ class SpotterRecogniser:
             intent = self._intents[cls]
             assert intent is not None
             end = (FIRST_HEARD_SAMPLES + (self._embedder.embeddings_done - 1) * STEP_SAMPLES) / SAMPLE_RATE
-            heard.append(Heard(intent, spoken_name(intent), float(probabilities[cls]), max(0.0, end - PHRASE_SECONDS), end))
+            heard.append(
+                Heard(intent, spoken_name(intent), float(probabilities[cls]), max(0.0, end - PHRASE_SECONDS), end)
+            )
             log.debug("spotted %s (%.2f) at %.2f s", intent.value, probabilities[cls], end)
         return heard
 

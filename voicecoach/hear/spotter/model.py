@@ -44,9 +44,14 @@ class SpotterModel:
         return [Intent(name) for name in self.classes[1:]]
 
     def save(self, path: Path) -> None:
-        meta = {"classes": self.classes, "threshold": self.threshold, "refractory_steps": self.refractory_steps,
-                "persist_steps": self.persist_steps,
-                "phrase_hash": self.phrase_hash, "card": self.card}
+        meta = {
+            "classes": self.classes,
+            "threshold": self.threshold,
+            "refractory_steps": self.refractory_steps,
+            "persist_steps": self.persist_steps,
+            "phrase_hash": self.phrase_hash,
+            "card": self.card,
+        }
         arrays: dict[str, np.ndarray] = {name: array.astype(np.float32) for name, array in self.head.arrays().items()}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buffer = io.BytesIO()
@@ -58,15 +63,27 @@ class SpotterModel:
         with np.load(io.BytesIO(data)) as arrays:
             meta = json.loads(arrays["meta"].tobytes().decode())
             head = Head(**{name: arrays[name] for name in NAMES})
-        return cls(head, list(meta["classes"]), float(meta["threshold"]), int(meta["refractory_steps"]),
-                   int(meta.get("persist_steps", 1)), str(meta["phrase_hash"]), dict(meta.get("card", {})))
+        return cls(
+            head,
+            list(meta["classes"]),
+            float(meta["threshold"]),
+            int(meta["refractory_steps"]),
+            int(meta.get("persist_steps", 1)),
+            str(meta["phrase_hash"]),
+            dict(meta.get("card", {})),
+        )
 
 
 def load_model(path: Path | None = None) -> SpotterModel:
     """The model at `path`, or the one shipped in the package."""
     try:
-        data = path.read_bytes() if path is not None else (
-            importlib.resources.files("voicecoach.hear.spotter") / MODEL_FILE).read_bytes()
+        data = (
+            path.read_bytes()
+            if path is not None
+            else (importlib.resources.files("voicecoach.hear.spotter") / MODEL_FILE).read_bytes()
+        )
     except OSError as error:
-        raise ModelError(f"The spotter's model cannot be read ({error}); rebuild it with `voicecoach train-spotter`.") from error
+        raise ModelError(
+            f"The spotter's model cannot be read ({error}); rebuild it with `voicecoach train-spotter`."
+        ) from error
     return SpotterModel.from_bytes(data)
