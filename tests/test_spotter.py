@@ -128,3 +128,18 @@ def test_the_settings_and_the_command_line_take_the_spotter() -> None:
     assert Config(engine="spotter").engine == "spotter"
     args = build_parser().parse_args(["run", "--engine", "spotter"])
     assert args.engine == "spotter"
+
+
+@needs_corpus
+def test_heard_times_count_only_the_audio_fed_across_flushes(embedder: Embedder) -> None:
+    """The bench streams one recording after another through one recogniser: a flush's padding must
+    not move the clock, or every later command lands in the wrong place."""
+    model = load_model()
+    samples = read_wav_bytes(held_out("go")[0].read_bytes())
+    recogniser = SpotterRecogniser(model=model, embedder=embedder)
+    first = stream(recogniser, samples)
+    second = stream(recogniser, samples)
+    length = (24000 + len(samples) + 16000) / 16000
+    assert [h.intent for h in first] == [h.intent for h in second] == [Intent.RESUME]
+    assert second[0].end_seconds == pytest.approx(first[0].end_seconds + length)
+    assert first[0].end_seconds <= length

@@ -41,16 +41,32 @@ class SpotterRecogniser:
         self.model = model or load_model(options.model)
         self._embedder = StreamingEmbedder(embedder)
         self._window = np.zeros((0, self.model.head.mean.shape[0]), dtype=np.float32)
-        threshold = options.threshold if options.threshold is not None else self.model.threshold
-        self._decider = Decider(threshold, self.model.refractory_steps, self.model.persist_steps)
+        self._threshold = options.threshold if options.threshold is not None else self.model.threshold
+        self._decider = Decider(self._threshold, self.model.refractory_steps, self.model.persist_steps)
         self._allowed = np.ones(len(self.model.classes), dtype=bool)
         self._intents = [None, *self.model.intents]
+        self._origin = 0  # samples fed before the stream now being heard (flush starts a new one)
+        self._fed = 0  # samples fed in all
 
     def listen_for(self, intents: frozenset[Intent]) -> None:
         self._allowed = np.array([i == 0 or self._intents[i] in intents for i in range(len(self._intents))])
 
     def feed(self, pcm: bytes) -> list[Heard]:
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        self._fed += len(samples)
+        return self._hear(samples)
+
+    def flush(self) -> list[Heard]:
+        # Half a second of silence lets a phrase said at the very end reach its deciding window; it
+        # is not counted as audio heard, and the next audio starts a stream of its own.
+        heard = self._hear(np.zeros(SAMPLE_RATE // 2, dtype=np.float32))
+        self._embedder = StreamingEmbedder(self._embedder.embedder)
+        self._window = self._window[:0]
+        self._decider = Decider(self._threshold, self.model.refractory_steps, self.model.persist_steps)
+        self._origin = self._fed
+        return heard
+
+    def _hear(self, samples: np.ndarray) -> list[Heard]:
         heard = []
         for embedding in self._embedder.feed(samples):
             self._window = np.concatenate([self._window, embedding[np.newaxis]])[-WINDOW:]
@@ -62,13 +78,9 @@ class SpotterRecogniser:
                 continue
             intent = self._intents[cls]
             assert intent is not None
-            end = (FIRST_HEARD_SAMPLES + (self._embedder.embeddings_done - 1) * STEP_SAMPLES) / SAMPLE_RATE
-            heard.append(
-                Heard(intent, spoken_name(intent), float(probabilities[cls]), max(0.0, end - PHRASE_SECONDS), end)
-            )
-            log.debug("spotted %s (%.2f) at %.2f s", intent.value, probabilities[cls], end)
+            heard_samples = FIRST_HEARD_SAMPLES + (self._embedder.embeddings_done - 1) * STEP_SAMPLES
+            end = min(self._origin + heard_samples, self._fed) / SAMPLE_RATE
+            confidence = float(probabilities[cls])
+            heard.append(Heard(intent, spoken_name(intent), confidence, max(0.0, end - PHRASE_SECONDS), end))
+            log.debug("spotted %s (%.2f) at %.2f s", intent.value, confidence, end)
         return heard
-
-    def flush(self) -> list[Heard]:
-        # Half a second of silence lets a phrase said at the very end reach its deciding window.
-        return self.feed(bytes(2 * SAMPLE_RATE // 2))
