@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,11 +26,9 @@ from voicecoach.speak import (
     DEFAULT_PIPER_VOICE,
     Audio,
     CachingSynthesiser,
-    RenderProgress,
     VoiceSettings,
-    render_missing,
 )
-from voicecoach.speak.tts import BREATHING_CUES, COUNTS, default_cache_dir, read_wav, wav_complete, write_wav
+from voicecoach.speak.tts import CachedRenders, default_cache_dir, write_wav
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +171,7 @@ def _piper_version() -> str:
         return "unknown"
 
 
-class PiperSynthesiser:
+class PiperSynthesiser(CachedRenders):
     """Renders phrases with a Piper voice into a disk cache; implements CachingSynthesiser.
 
     `threads`: onnxruntime's threads for one render (None: its default, one per core). One by
@@ -198,31 +196,6 @@ class PiperSynthesiser:
 
     # ---- the Synthesiser interface ----
 
-    def render(self, text: str) -> Audio:
-        """The phrase as Audio: from memory, else from the disk cache, else from the voice."""
-        text = " ".join(text.split())
-        if not text:
-            return Audio(samples=np.zeros(0, dtype=np.int16), sample_rate=22_050, text="")
-        path = self.cache_path(text)
-        if path.name in self._memory:
-            return self._memory[path.name]
-        audio = read_wav(path, text) if wav_complete(path) else None
-        if audio is None:
-            audio = self._render_with_voice(text)
-            write_wav(path, audio)
-        self._memory[path.name] = audio
-        return audio
-
-    def is_cached(self, text: str) -> bool:
-        """Whether the phrase would come from memory or the disk cache (or is empty)."""
-        text = " ".join(text.split())
-        return not text or self.cache_path(text).name in self._memory or wav_complete(self.cache_path(text))
-
-    def prerender(self, texts: Iterable[str] = COUNTS + BREATHING_CUES, progress: RenderProgress | None = None) -> int:
-        """Render every phrase not yet cached; how many the voice rendered. `progress` is told
-        (done, to do) over those phrases only, and not at all when everything is cached."""
-        return render_missing(self, texts, progress)
-
     def cache_path(self, text: str) -> Path:
         """Where the phrase is cached for this voice, these settings and this Piper version."""
         if self._key is None:
@@ -235,6 +208,11 @@ class PiperSynthesiser:
         return self.cache_dir / "piper" / f"{digest}.wav"
 
     # ---- the engine ----
+
+    def _render_uncached(self, text: str, path: Path) -> Audio:
+        audio = self._render_with_voice(text)
+        write_wav(path, audio)
+        return audio
 
     def _render_with_voice(self, text: str) -> Audio:
         started = time.monotonic()

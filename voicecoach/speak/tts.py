@@ -195,7 +195,47 @@ def _release_engines() -> None:
     _ENGINES.clear()
 
 
-class PyttsxSynthesiser:
+class CachedRenders:
+    """What every synthesiser here shares: a phrase is rendered once, then kept on disk (so a restart
+    finds it) and in memory (so a count lands on time). A subclass says where a phrase is cached
+    (`cache_path`, whose name is its key) and renders one that is not (`_render_uncached`, which
+    leaves the phrase as a WAV file at that path)."""
+
+    _memory: dict[str, Audio]
+
+    def cache_path(self, text: str) -> Path:
+        raise NotImplementedError
+
+    def _render_uncached(self, text: str, path: Path) -> Audio:
+        raise NotImplementedError
+
+    def render(self, text: str) -> Audio:
+        """The phrase as Audio: from memory, else from the disk cache, else rendered now."""
+        text = " ".join(text.split())
+        if not text:
+            return Audio(samples=np.zeros(0, dtype=np.int16), sample_rate=22_050, text="")
+        path = self.cache_path(text)
+        if path.name in self._memory:
+            return self._memory[path.name]
+        audio = read_wav(path, text) if wav_complete(path) else None
+        if audio is None:
+            audio = self._render_uncached(text, path)
+        self._memory[path.name] = audio
+        return audio
+
+    def is_cached(self, text: str) -> bool:
+        """Whether the phrase would come from memory or the disk cache (or is empty)."""
+        text = " ".join(text.split())
+        return not text or self.cache_path(text).name in self._memory or wav_complete(self.cache_path(text))
+
+    def prerender(self, texts: Iterable[str] = COUNTS + BREATHING_CUES, progress: RenderProgress | None = None) -> int:
+        """Render every phrase not yet cached (at start-up, so counts land on time); how many were
+        rendered afresh. `progress` is told (done, to do) over those phrases only, and not at all
+        when everything is cached."""
+        return render_missing(self, texts, progress)
+
+
+class PyttsxSynthesiser(CachedRenders):
     """Renders phrases with pyttsx3's espeak-ng driver into a disk cache; implements Synthesiser."""
 
     def __init__(
@@ -212,31 +252,6 @@ class PyttsxSynthesiser:
         self._version: str | None = None
         self._memory: dict[str, Audio] = {}
 
-    def render(self, text: str) -> Audio:
-        """The phrase as Audio: from memory, else from the disk cache, else from the engine."""
-        text = " ".join(text.split())
-        if not text:
-            return Audio(samples=np.zeros(0, dtype=np.int16), sample_rate=22_050, text="")
-        path = self.cache_path(text)
-        key = path.name
-        if key in self._memory:
-            return self._memory[key]
-        audio = read_wav(path, text) if wav_complete(path) else None
-        if audio is None:
-            audio = self._render_with_engine(text, path)
-        self._memory[key] = audio
-        return audio
-
-    def is_cached(self, text: str) -> bool:
-        """Whether the phrase would come from memory or the disk cache (or is empty)."""
-        text = " ".join(text.split())
-        return not text or self.cache_path(text).name in self._memory or wav_complete(self.cache_path(text))
-
-    def prerender(self, texts: Iterable[str] = COUNTS + BREATHING_CUES, progress: RenderProgress | None = None) -> int:
-        """Render every phrase not yet cached (at start-up, so counts land on time); how many were
-        rendered by the engine. `progress` is told (done, to do) while it renders."""
-        return render_missing(self, texts, progress)
-
     def cache_path(self, text: str) -> Path:
         """Where the phrase's audio is cached for these settings and this engine version."""
         if self._version is None:
@@ -248,7 +263,7 @@ class PyttsxSynthesiser:
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
         return self.cache_dir / "tts" / f"{digest}.wav"
 
-    def _render_with_engine(self, text: str, path: Path) -> Audio:
+    def _render_uncached(self, text: str, path: Path) -> Audio:
         """Render with the engine; an empty render (espeak-ng cancelled it) is tried once more."""
         audio = self._render_once(text, path)
         if len(audio.samples) == 0:
