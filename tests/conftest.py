@@ -6,7 +6,17 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from soundcard import SoundCardUnavailable, VirtualSoundCard
+
+# Property tests (tests/test_coach_properties.py): "ci", the default, runs the same examples every
+# time with no deadline, so a loaded machine can neither find new ones nor fail one for being slow;
+# "explore" (pytest --hypothesis-profile=explore) looks much further, with fresh examples.
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("explore", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
 
 # --- The virtual sound card (tests/soundcard.py): a private PulseAudio server for audio tests. ---
 

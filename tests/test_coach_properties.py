@@ -2,8 +2,9 @@
 
 Hypothesis makes up the sessions: a routine, and a handful of phrases said at moments anywhere in
 it. Each session runs in virtual time through the real loop, and the timeline is read as a user
-would hear it. The examples are derandomised, so CI runs the same sessions every time; run with
-`--hypothesis-seed=random` (or more examples) to look further.
+would hear it. Under the default profile ("ci", tests/conftest.py) the examples are derandomised and
+have no deadline, so CI runs the same sessions every time and a slow machine cannot fail one;
+`pytest --hypothesis-profile=explore` runs a thousand fresh ones per property to look further.
 """
 
 from __future__ import annotations
@@ -30,12 +31,7 @@ LENGTH_SECONDS = {
 PAUSED, ACTIVE = "paused", "active"
 CALM = ["pause", "resume", "repeat", "how long is left", "slower", "faster", "help", "how am i doing"]
 
-SESSIONS = settings(
-    max_examples=60,
-    deadline=None,  # a loaded CI machine must not fail a property by being slow
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+SESSIONS = settings(suppress_health_check=[HealthCheck.too_slow])  # the rest: the profile (conftest.py)
 
 
 @dataclass
