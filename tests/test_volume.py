@@ -17,7 +17,8 @@ from voicecoach.session.bargein import EchoGuard
 from voicecoach.session.loop import Timeline, VirtualClock, carry_out
 from voicecoach.session.report import describe
 from voicecoach.session.settings import Config
-from voicecoach.session.speech import SpokenOutput, synthesiser_for
+from voicecoach.session.speech import SpokenOutput
+from voicecoach.session.voices import open_synthesiser
 from voicecoach.speak import Audio
 
 LEVEL = 10_000
@@ -92,7 +93,7 @@ def test_the_volume_the_session_starts_with_applies_to_cues_too():
 
 
 def test_the_settings_volume_does_not_change_what_is_rendered_or_cached(tmp_path: Path):
-    quiet, loud = synthesiser_for(Config(volume=0.2)), synthesiser_for(Config(volume=0.9))
+    quiet, loud = open_synthesiser(Config(volume=0.2)), open_synthesiser(Config(volume=0.9))
     assert quiet.settings.volume == loud.settings.volume == 1.0  # rendered at full volume, played at 0.2 or 0.9
     assert quiet.cache_path("Hold.") == loud.cache_path("Hold.")
     assert Config(volume=0.2).start_volume().level == 0.2

@@ -115,9 +115,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     speaker_out = Path(args.speaker_out) if args.speaker_out else None
     synthesiser = None
     if speaker_out is not None:  # the narration is rendered and written, as with --mic
-        from voicecoach.session.speech import synthesiser_for
+        from voicecoach.session.voices import open_synthesiser
 
-        synthesiser = synthesiser_for(args.settings)
+        synthesiser = open_synthesiser(args.settings)
     from voicecoach.history.store import History
 
     with History.open(args.history) if args.history else contextlib.nullcontext() as history:

@@ -18,10 +18,10 @@ from voicecoach.errors import AudioError
 from voicecoach.hear.reference import ReferenceTrack
 from voicecoach.session.bargein import EchoGuard
 from voicecoach.session.loop import RealClock, VirtualClock
-from voicecoach.speak import Audio, CachingSynthesiser, Synthesiser
+from voicecoach.speak import Audio, Synthesiser
 
 if TYPE_CHECKING:
-    from voicecoach.session.settings import Config
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +109,3 @@ def at_volume(audio: Audio, volume: float) -> Audio:
 
     scaled = np.clip(np.round(audio.samples.astype(np.float32) * volume), -32768, 32767).astype(np.int16)
     return Audio(samples=scaled, sample_rate=audio.sample_rate, text=audio.text)
-
-
-def synthesiser_for(settings: Config) -> CachingSynthesiser:
-    """The coach's voice as the settings describe it (espeak-ng or Piper: session/voices.py),
-    rendered at full volume: the settings' volume is applied as it plays (SpokenOutput), so it can
-    change without rendering anything again."""
-    from voicecoach.session.voices import open_synthesiser
-
-    return open_synthesiser(settings)
