@@ -9,7 +9,17 @@ import pytest
 
 from voicecoach.core.coach import ACTIVE, IDLE, PAUSED, Coach
 from voicecoach.core.commands import PHRASES, Intent, phrases_for
-from voicecoach.core.events import Command, Say, SessionEnded, SpeechFinished, StopSpeaking, Tick, VolumeChanged
+from voicecoach.core.events import (
+    Command,
+    EnrolRequested,
+    Say,
+    SessionEnded,
+    SpeechFinished,
+    StateChanged,
+    StopSpeaking,
+    Tick,
+    VolumeChanged,
+)
 from voicecoach.core.narration import Volume, speech_seconds
 from voicecoach.routinefile.loader import load
 from voicecoach.session.simulate import Said, simulate
@@ -385,12 +395,40 @@ def test_every_command_in_every_state_gets_a_spoken_answer_never_an_exception(st
         (IDLE, Intent.NEXT, "We haven't started yet. Say start when you're ready."),
         (ACTIVE, Intent.BRING_BACK, "Exercises left out can be brought back after the session."),
         (PAUSED, Intent.BRING_BACK, "Exercises left out can be brought back after the session."),
+        (ACTIVE, Intent.LEARN_VOICE, "I can learn your voice after the session."),
+        (PAUSED, Intent.LEARN_VOICE, "I can learn your voice after the session."),
+        (
+            IDLE,
+            Intent.LEARN_VOICE,
+            "I can only learn your voice when I'm listening through a microphone. "
+            "From a terminal, run voicecoach enrol.",
+        ),
     ],
 )
 def test_commands_that_make_no_sense_now_get_a_short_answer(state, intent, answer):
     coach, now = coach_in(state)
     actions = coach.handle(Command(intent, intent.value, now)) + coach.handle(Tick(now))
     assert [a.text for a in actions if isinstance(a, Say)][0] == answer
+
+
+def test_learn_my_voice_between_sessions_hands_over_to_enrolment_where_a_microphone_listens():
+    coach = Coach(LIBRARY, "short", can_enrol=True)
+    actions = coach.handle(Command(Intent.LEARN_VOICE, "learn my voice", 0.0))
+    assert [a for a in actions if not isinstance(a, StateChanged)] == [EnrolRequested()]  # enrolment does the talking
+    assert coach.state == IDLE and coach.next_deadline is None
+    (help_answer,) = [a.text for a in coach.handle(Command(Intent.HELP, "help", 1.0)) if isinstance(a, Say)]
+    assert help_answer.endswith("If I mishear you, say learn my voice.")
+    (plain_help,) = [
+        a.text for a in Coach(LIBRARY, "short").handle(Command(Intent.HELP, "help", 1.0)) if isinstance(a, Say)
+    ]
+    assert "learn my voice" not in plain_help  # not offered where it cannot be done
+
+
+def test_learn_my_voice_mid_session_is_put_off_and_the_session_goes_on():
+    coach, now = coach_in(ACTIVE)
+    coach.can_enrol = True
+    actions = coach.handle(Command(Intent.LEARN_VOICE, "learn my voice", now))
+    assert not any(isinstance(a, EnrolRequested) for a in actions) and coach.state == ACTIVE
 
 
 def test_the_coach_waits_for_speech_to_finish_and_does_not_hang_if_it_never_does():

@@ -17,10 +17,15 @@ NOT_LISTED = (Intent.START, Intent.HELP, Intent.PROGRESS)
 
 
 def help_text(
-    state: str, intents: Iterable[Intent], routine_name: str, question: str | None, left_out: Sequence[str] = ()
+    state: str,
+    intents: Iterable[Intent],
+    routine_name: str,
+    question: str | None,
+    left_out: Sequence[str] = (),
+    can_enrol: bool = False,
 ) -> str:
-    """What can be said now; `question` is the kind of question being asked, if any, and `left_out`
-    the names of the exercises left out because they hurt."""
+    """What can be said now; `question` is the kind of question being asked, if any, `left_out`
+    the names of the exercises left out because they hurt, `can_enrol` whether "learn my voice" works."""
     if question == "resume":
         return "Say yes to carry on where we stopped, no to wait, or start to begin again."
     if question == "restore":
@@ -38,6 +43,8 @@ def help_text(
                 f" {_names(left_out)} {are} left out because {_they(left_out)} hurt; "
                 f"to try {_them(left_out)} again, say {spoken_name(Intent.BRING_BACK)}."
             )
+        if can_enrol:
+            text += f" If I mishear you, say {spoken_name(Intent.LEARN_VOICE)}."
         return text
     names = [HELP_GLOSS.get(i, spoken_name(i)) for i in intents if i not in NOT_LISTED]
     return f"You can say: {words.joined(names, 'or')}."

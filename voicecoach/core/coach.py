@@ -6,7 +6,8 @@ A session is a list of segments (the intro, one per exercise, the closing), each
 (see narration.py). The coach is in one of four states:
 
   idle    waits for "start"; between sessions it does nothing else but answer (help, how long,
-          how am I doing) and, on "bring it back", ask about each exercise left out because it hurt.
+          how am I doing), on "bring it back", ask about each exercise left out because it hurt,
+          and on "learn my voice" hand over to enrolment (EnrolRequested) when a microphone listens.
   active  plays beats one after another. A beat starts (its words are said, its deadline noted)
           and ends once its time is up and, if it waits for speech, its words have been spoken.
           `next_deadline` tells the caller when to wake the coach with a Tick.
@@ -36,7 +37,15 @@ from collections.abc import Callable
 from voicecoach.core import words
 from voicecoach.core.answers import help_text, whats_next_text
 from voicecoach.core.commands import Intent
-from voicecoach.core.events import Action, Command, Event, PaceChanged, SpeechFinished, VolumeChanged
+from voicecoach.core.events import (
+    Action,
+    Command,
+    EnrolRequested,
+    Event,
+    PaceChanged,
+    SpeechFinished,
+    VolumeChanged,
+)
 from voicecoach.core.library import Library, PlannedExercise
 from voicecoach.core.narration import Beat, Pace, Volume, beat_seconds, compile_session
 from voicecoach.core.player import ACTIVE, ASKING, IDLE, PAUSED
@@ -44,6 +53,10 @@ from voicecoach.core.questions import PLEASE_ANSWER, Questions
 
 __all__ = ["ACTIVE", "ASKING", "IDLE", "PAUSED", "REFUSALS", "TRANSITIONS", "Coach"]
 AFTER_THE_SESSION = "Exercises left out can be brought back after the session."
+LEARN_AFTER = "I can learn your voice after the session."
+NO_MICROPHONE_TO_LEARN = (
+    "I can only learn your voice when I'm listening through a microphone. From a terminal, run voicecoach enrol."
+)
 PASSING = {"intro": "Skipping the introduction.", "closing": "We're at the end already."}  # skip or next there
 BACK_AGAIN_SECONDS = 10.0  # "back" said twice within this long goes to the previous exercise
 
@@ -58,6 +71,7 @@ TRANSITIONS: dict[str, dict[Intent, str]] = {
         Intent.QUIETER: "quieter",
         Intent.PROGRESS: "progress",
         Intent.BRING_BACK: "bring_back",
+        Intent.LEARN_VOICE: "learn_voice",
     },
     ACTIVE: {
         Intent.PAUSE: "pause",
@@ -116,11 +130,13 @@ REFUSALS: dict[str, dict[Intent | None, str]] = {
         Intent.START: "We're already going.",
         Intent.RESUME: "We're not paused.",
         Intent.BRING_BACK: AFTER_THE_SESSION,
+        Intent.LEARN_VOICE: LEARN_AFTER,
         None: "There's no question right now.",
     },
     PAUSED: {
         Intent.PAUSE: "Already paused.",
         Intent.BRING_BACK: AFTER_THE_SESSION,
+        Intent.LEARN_VOICE: LEARN_AFTER,
         None: "We're paused. Say resume to carry on.",
     },
     ASKING: {None: PLEASE_ANSWER},
@@ -138,8 +154,10 @@ class Coach(Questions):
         pace: Pace = Pace(),
         plans: dict[str, list[PlannedExercise]] | None = None,
         volume: Volume = Volume(),
+        can_enrol: bool = False,
     ):
         super().__init__(library, routine_id, pace, plans, volume)
+        self.can_enrol = can_enrol  # whether the session can run enrolment (a live microphone) on EnrolRequested
         self._last_back_at = float("-inf")
         self._now = float("-inf")
 
@@ -179,6 +197,12 @@ class Coach(Questions):
 
     def _on_begin(self, now: float, out: list[Action]) -> None:
         self._begin(now, out)
+
+    def _on_learn_voice(self, now: float, out: list[Action]) -> None:
+        if self.can_enrol:
+            out.append(EnrolRequested())
+        else:
+            self._answer(NO_MICROPHONE_TO_LEARN, out)
 
     def _on_progress(self, now: float, out: list[Action]) -> None:
         self._answer(self.progress_sentence, out)
@@ -249,7 +273,8 @@ class Coach(Questions):
     def _on_help(self, now: float, out: list[Action]) -> None:
         question = self._question[0] if self.state == ASKING else None
         left_out = [self._exercise_name(e) for e in self.dropped]
-        self._answer(help_text(self.state, TRANSITIONS[self.state], self._routine_name, question, left_out), out)
+        text = help_text(self.state, TRANSITIONS[self.state], self._routine_name, question, left_out, self.can_enrol)
+        self._answer(text, out)
 
     def _on_status(self, now: float, out: list[Action]) -> None:
         if self.state == IDLE:

@@ -29,6 +29,7 @@ class Intent(str, enum.Enum):
     QUIETER = "quieter"
     WHATS_NEXT = "whats_next"
     PROGRESS = "progress"
+    LEARN_VOICE = "learn_voice"
     BRING_BACK = "bring_back"
     YES = "yes"
     NO = "no"
@@ -96,6 +97,9 @@ PHRASES: dict[str, Intent] = {
     "what is next": Intent.WHATS_NEXT,
     "what comes next": Intent.WHATS_NEXT,
     "how am i doing": Intent.PROGRESS,
+    # Enrolment, between sessions: the coach asks for each command a few times and adapts to the voice.
+    # One three-word phrase, so that it is hard to say by accident.
+    "learn my voice": Intent.LEARN_VOICE,
     # Exercises left out because they hurt are brought back by a yes to each in turn, so their names
     # never enter the grammar. Whole phrases only: a lone "bring" would be too little to go on, and
     # every phrase has three or more syllables besides "back" (itself a command).

@@ -85,6 +85,12 @@ class VolumeChanged:
 
 
 @dataclass(frozen=True)
+class EnrolRequested:
+    """The user asked the coach to learn their voice (between sessions): the session layer runs the
+    enrolment dialogue with the microphone, then hands back to the idle coach."""
+
+
+@dataclass(frozen=True)
 class SessionStarted:
     """A session began: fresh, or resuming an interrupted one at exercise `resumed_at` (0-based)."""
 
@@ -142,6 +148,7 @@ Action = (
     | StateChanged
     | PaceChanged
     | VolumeChanged
+    | EnrolRequested
     | SessionStarted
     | ResumeDeclined
     | ExerciseRestored

@@ -23,6 +23,7 @@ from voicecoach.core.commands import Intent
 from voicecoach.core.events import (
     Action,
     Command,
+    EnrolRequested,
     Event,
     ExerciseEnded,
     PaceChanged,
@@ -305,6 +306,8 @@ def carry_out(
             speaker.set_volume(action.volume, now)
         elif isinstance(action, PaceChanged):
             timeline.add(now, "pace", breath_seconds=action.breath_seconds)
+        elif isinstance(action, EnrolRequested):  # `observe` runs the enrolment, where a microphone listens
+            timeline.add(now, "enrol")
         elif isinstance(action, ExerciseEnded):
             timeline.add(now, "exercise", **{k: v for k, v in asdict(action.record).items() if k != "started_at"})
         elif isinstance(action, SessionEnded):
