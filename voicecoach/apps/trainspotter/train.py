@@ -131,6 +131,11 @@ def tuning_table(
     return rows
 
 
+# Candidate thresholds: coarse below 0.9, fine above, where acceptance falls fastest (a step of
+# 0.025 there once cost six points of acceptance for one non-command word).
+THRESHOLDS = [round(t, 3) for t in np.arange(0.5, 0.9, 0.025)] + [round(t, 3) for t in np.arange(0.9, 0.996, 0.005)]
+
+
 def choose(rows: list[dict[str, float]], max_nontarget: float, max_per_hour: float) -> dict[str, float]:
     """The threshold with the best acceptance among those within both false-accept limits."""
     good = [r for r in rows if r["nontarget_accepted"] <= max_nontarget and r["false_per_hour"] <= max_per_hour]
@@ -153,6 +158,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=30)
+    p.add_argument(
+        "--heads", type=int, default=3, help="heads trained from different starting weights; the tune split picks one"
+    )
     p.add_argument("--synth-voices-per-phrase", type=int, default=16)
     p.add_argument("--max-nontarget", type=float, default=0.02, help="tuning limit: non-command words accepted")
     p.add_argument("--max-per-hour", type=float, default=30.0, help="tuning limit: false activations an hour")
@@ -213,13 +221,19 @@ def main(argv: list[str] | None = None) -> int:
     ends, labels = train.windows()
     log.info("training on %d windows: %s", len(ends), dict(sorted(Counter(labels.tolist()).items())))
     fit_started = time.process_time()
-    head = fit.train(fit.stack(train.embeddings, ends), labels, len(classes), epochs=args.epochs, seed=args.seed)
+    candidates = []
+    for head_seed in range(args.seed, args.seed + args.heads):
+        head = fit.train(fit.stack(train.embeddings, ends), labels, len(classes), epochs=args.epochs, seed=head_seed)
+        rows = tuning_table(probabilities(head, tune), tune, example_targets(tune), THRESHOLDS)
+        for row in rows:
+            log.info("head %d tune %s", head_seed, json.dumps(row))
+        chosen = choose(rows, args.max_nontarget, args.max_per_hour)
+        log.info("head %d: %s", head_seed, json.dumps(chosen))
+        candidates.append((chosen["acceptance"], -head_seed, head, rows, chosen))
+    # The head that hears most of the tune speakers within the false-accept limits: heads trained alike
+    # from other starting weights differ by several points, and the tune split, not the test, picks.
+    _, _, head, rows, chosen = max(candidates, key=lambda c: c[:2])
     fit_seconds = time.process_time() - fit_started
-    probs = probabilities(head, tune)
-    rows = tuning_table(probs, tune, example_targets(tune), [round(t, 3) for t in np.arange(0.5, 0.99, 0.025)])
-    for row in rows:
-        log.info("tune %s", json.dumps(row))
-    chosen = choose(rows, args.max_nontarget, args.max_per_hour)
     card = {
         "classes_trained": dict(sorted(Counter(labels.tolist()).items())),
         "train_items": dict(Counter(f"{i.kind}" for i in train_items)),
@@ -232,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_seconds": round(time.time() - started),
         "head_cpu_seconds": round(fit_seconds),
         "seed": args.seed,
+        "heads": [{"seed": -c[1], **c[4]} for c in candidates],
         "epochs": args.epochs,
     }
     model = SpotterModel(
