@@ -87,17 +87,26 @@ def test_streaming_features_are_the_whole_clip_features(embedder: Embedder) -> N
 
 
 @needs_corpus
-def test_held_out_speakers_saying_stop_are_heard_as_stop(embedder: Embedder) -> None:
-    clips = held_out("stop")[:10]
-    assert len(clips) == 10
+def test_held_out_speakers_saying_the_real_words_are_heard_as_what_they_said(embedder: Embedder) -> None:
+    """Every held-out recording of the four words with real training data (128 clips by 20 speakers):
+    at least two in three of each word heard, three in four of all, and never as another command."""
     model = load_model()
-    results = [stream(SpotterRecogniser(model=model, embedder=embedder), read_wav_bytes(p.read_bytes())) for p in clips]
-    heard_stop = sum(any(h.intent is Intent.STOP for h in heard) for heard in results)
-    heard_else = [h.intent for heard in results for h in heard if h.intent is not Intent.STOP]
-    assert heard_stop >= 7, f"only {heard_stop} of 10 held-out 'stop' clips were heard"
-    assert not heard_else
-    first = next(h for heard in results for h in heard)
-    assert first.phrase == "stop" and 0 < first.confidence <= 1 and first.start_seconds < first.end_seconds
+    heard_right, clips_of = {}, {}
+    for word, intent in (("stop", Intent.STOP), ("go", Intent.RESUME), ("yes", Intent.YES), ("no", Intent.NO)):
+        clips = held_out(word)
+        results = [
+            stream(SpotterRecogniser(model=model, embedder=embedder), read_wav_bytes(p.read_bytes())) for p in clips
+        ]
+        heard_right[word] = sum(any(h.intent is intent for h in heard) for heard in results)
+        clips_of[word] = len(clips)
+        assert [h.intent for heard in results for h in heard if h.intent is not intent] == [], word
+        if word == "stop":
+            first = next(h for heard in results for h in heard)
+            assert first.phrase == "stop" and 0 < first.confidence <= 1 and first.start_seconds < first.end_seconds
+    assert sum(clips_of.values()) == 128
+    for word, right in heard_right.items():
+        assert right >= clips_of[word] * 2 / 3, f"only {right} of {clips_of[word]} held-out {word!r} clips were heard"
+    assert sum(heard_right.values()) >= 0.75 * 128, heard_right
 
 
 @needs_corpus
