@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.core.commands import Intent
+from voicecoach.hear.spotter.clips import IGNORE, NONE_CLASS, window_labels
 
-from .data import IGNORE, NONE_CLASS, Item, Noises, augment, read_noises, window_labels
+from .data import Item, Noises, augment, read_noises
 from .voices import read_wav_bytes
 
 log = logging.getLogger(__name__)

@@ -16,17 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.core.commands import PHRASES, Intent
+from voicecoach.hear.spotter.clips import active_rms, speech_span, stretched
 from voicecoach.hear.spotter.split import speaker_of, split_of
 
 from .voices import SAMPLE_RATE, Voice, read_wav_bytes
 
 log = logging.getLogger(__name__)
 
-IGNORE = -1
-NONE_CLASS = 0
-CHUNK = 1280  # samples per embedding step
-FIRST_END = 9 * CHUNK + 1632  # samples heard when the first embedding is ready (FIRST_HEARD_SAMPLES)
-WINDOW = 16  # embeddings per window
 
 # Words that sound like commands but are not: every command word has a few near-rhymes here.
 NEAR_RHYMES = [
@@ -239,29 +235,6 @@ def synth_items(
     return items
 
 
-def speech_span(samples: np.ndarray) -> tuple[int, int]:
-    """First and last sample of the loud part (frames within 35 dB of the loudest 10 ms)."""
-    frames = len(samples) // 160
-    if frames == 0:
-        return 0, len(samples)
-    energy = (samples[: frames * 160].astype(np.float64).reshape(frames, 160) ** 2).mean(axis=1) + 1e-3
-    level = 10 * np.log10(energy)
-    loud = np.nonzero(level > level.max() - 35)[0]
-    return int(loud[0] * 160), int((loud[-1] + 1) * 160)
-
-
-def active_rms(samples: np.ndarray) -> float:
-    start, end = speech_span(samples)
-    part = samples[start:end].astype(np.float64)
-    return float(np.sqrt((part**2).mean())) + 1e-6
-
-
-def stretched(samples: np.ndarray, factor: float) -> np.ndarray:
-    """Faster (factor > 1) and higher, or slower and lower, by plain resampling."""
-    n = max(2, round(len(samples) / factor))
-    return np.interp(np.linspace(0, len(samples) - 1, n), np.arange(len(samples)), samples)
-
-
 def piece(track: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
     if len(track) <= length:
         return np.resize(track, length)
@@ -298,16 +271,3 @@ def augment(
         other = piece(leak[int(rng.integers(len(leak)))], len(audio), rng)
         audio += other * (level / active_rms(other) * 10 ** (-leak_db / 20))
     return np.clip(audio, -32768, 32767).astype(np.float32), before + start, before + end
-
-
-def window_labels(count: int, start: int, end: int, cls: int) -> np.ndarray:
-    """The label of the window ending at each of `count` embeddings, for a phrase at start..end."""
-    labels = np.full(count, IGNORE, dtype=np.int8)
-    heard = FIRST_END + CHUNK * np.arange(count)  # samples heard when each embedding is ready
-    labels[heard < start + 0.1 * SAMPLE_RATE] = NONE_CLASS
-    if cls == NONE_CLASS:
-        labels[:] = NONE_CLASS
-    else:
-        labels[(heard >= end + 0.03 * SAMPLE_RATE) & (heard <= end + 0.5 * SAMPLE_RATE)] = cls
-    labels[: WINDOW - 1] = IGNORE  # no full window yet
-    return labels

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from voicecoach.core.commands import PHRASES
+from voicecoach.hear.spotter.clips import active_rms, speech_span
 from voicecoach.hear.spotter.engine import SpotterRecogniser
 
-from .data import Item, active_rms, corpus_items, piece, read_noises, speech_span
+from .data import Item, corpus_items, piece, read_noises
 from .voices import HELD_OUT_VOICES, SAMPLE_RATE, read_wav_bytes
 
 log = logging.getLogger(__name__)

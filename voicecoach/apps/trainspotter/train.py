@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.core.commands import PHRASES, Intent, phrases_for
+from voicecoach.hear.spotter import fit
 from voicecoach.hear.spotter.decide import fired
 from voicecoach.hear.spotter.head import WINDOW
 from voicecoach.hear.spotter.model import MODEL_FILE, SpotterModel, phrase_table_hash
 
-from . import fit
 from .build import Examples, Recipe, build, load, save
 from .data import Item, corpus_items, synth_items
 from .voices import TRAIN_VOICES, Voice

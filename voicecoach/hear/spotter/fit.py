@@ -1,4 +1,9 @@
-"""Training the head with plain numpy: back-propagation by hand, Adam, class weights, label smoothing."""
+"""Training the head with plain numpy: back-propagation by hand, Adam, class weights, label smoothing.
+
+`train` builds a head from scratch (`voicecoach train-spotter`); `fine_tune` moves a trained one
+towards a user's voice on the device (enrolment), with some layers frozen and the rest pulled back
+towards where they started.
+"""
 
 from __future__ import annotations
 
@@ -110,11 +115,43 @@ def train(
     flat = windows.reshape(-1, windows.shape[2]).astype(np.float32)
     mean, std = flat.mean(axis=0), flat.std(axis=0) + 1e-3
     head = new_head(mean, std, classes, hidden, rng)
+    weights = class_weights(labels, classes, none_weight)
+    _adam(
+        head, windows, labels, weights, epochs, batch, rate, decay, smoothing, dropout, input_noise, rng, sample_weights
+    )
+    return head
+
+
+TRAINABLE = ("w1", "b1", "w2", "b2", "w3", "b3")
+
+
+def class_weights(labels: np.ndarray, classes: int, none_weight: float = 1.0) -> np.ndarray:
+    """A weight per class, balancing rare classes against common ones (the square root of the ratio)."""
     counts = np.bincount(labels, minlength=classes).astype(np.float32)
     weights = np.where(counts > 0, (counts.sum() / classes) / np.maximum(counts, 1), 0.0) ** 0.5
     weights[0] *= none_weight
-    weights = weights.astype(np.float32)
-    names = ("w1", "b1", "w2", "b2", "w3", "b3")
+    return weights.astype(np.float32)
+
+
+def _adam(
+    head: Head,
+    windows: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    epochs: int,
+    batch: int,
+    rate: float,
+    decay: float,
+    smoothing: float,
+    dropout: float,
+    input_noise: float,
+    rng: np.random.Generator,
+    sample_weights: np.ndarray | None,
+    names: tuple[str, ...] = TRAINABLE,
+    anchor: dict[str, np.ndarray] | None = None,
+) -> None:
+    """Adam over `names` with a cosine-decaying rate; `decay` pulls each weight towards its value in
+    `anchor` (towards zero without one)."""
     m = {k: np.zeros_like(getattr(head, k)) for k in names}
     v = {k: np.zeros_like(getattr(head, k)) for k in names}
     step = 0
@@ -125,19 +162,62 @@ def train(
         total = 0.0
         for first in range(0, len(order), batch):
             pick = order[first : first + batch]
-            x = (windows[pick].astype(np.float32) - mean) / std
+            x = (windows[pick].astype(np.float32) - head.mean) / head.std
             x += rng.normal(0, input_noise, x.shape).astype(np.float32)
             picked = None if sample_weights is None else sample_weights[pick]
             loss, grads = gradients(head, x, labels[pick], weights, smoothing, dropout, rng, picked)
             total += loss * len(pick)
             step += 1
             for k in names:
-                g = grads[k] + decay * getattr(head, k)
+                w = getattr(head, k)
+                g = grads[k] + decay * (w - anchor[k] if anchor is not None else w)
                 m[k] = 0.9 * m[k] + 0.1 * g
                 v[k] = 0.999 * v[k] + 0.001 * g * g
                 mh, vh = m[k] / (1 - 0.9**step), v[k] / (1 - 0.999**step)
-                setattr(head, k, (getattr(head, k) - lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32))
+                setattr(head, k, (w - lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32))
         log.info("epoch %d: loss %.4f (%.0f s)", epoch + 1, total / len(order), time.process_time() - started)
+
+
+def fine_tune(
+    base: Head,
+    windows: np.ndarray,
+    labels: np.ndarray,
+    *,
+    trainable: tuple[str, ...] = TRAINABLE,
+    anchor_weight: float = 1e-2,
+    epochs: int = 8,
+    batch: int = 128,
+    rate: float = 1e-3,
+    smoothing: float = 0.05,
+    dropout: float = 0.2,
+    input_noise: float = 0.1,
+    seed: int = 0,
+    sample_weights: np.ndarray | None = None,
+) -> Head:
+    """A copy of `base` trained further on windows (n, 16, 96) and labels (n,): only the arrays in
+    `trainable` move, each pulled back towards `base` by `anchor_weight`; the input normalisation
+    stays the base's, so the windows mean what they meant to it."""
+    rng = np.random.default_rng(seed)
+    head = Head(**{name: array.copy() for name, array in base.arrays().items()})
+    anchor = {k: getattr(base, k) for k in trainable}
+    weights = class_weights(labels, head.w3.shape[1])
+    _adam(
+        head,
+        windows,
+        labels,
+        weights,
+        epochs,
+        batch,
+        rate,
+        anchor_weight,
+        smoothing,
+        dropout,
+        input_noise,
+        rng,
+        sample_weights,
+        trainable,
+        anchor,
+    )
     return head
 
 
