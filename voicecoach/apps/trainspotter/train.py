@@ -20,12 +20,14 @@ import numpy as np
 
 from voicecoach.core.commands import PHRASES, Intent, phrases_for
 from voicecoach.hear.spotter import fit
+from voicecoach.hear.spotter.adapt import REPLAY_FILE
 from voicecoach.hear.spotter.decide import fired
 from voicecoach.hear.spotter.head import WINDOW
 from voicecoach.hear.spotter.model import MODEL_FILE, SpotterModel, phrase_table_hash
 
 from .build import Examples, Recipe, build, load, save
 from .data import Item, corpus_items, synth_items
+from .replay import write_replay
 from .voices import TRAIN_VOICES, Voice
 
 log = logging.getLogger(__name__)
@@ -171,9 +173,20 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", type=Path, default=None, help="with --evaluate: the model to measure")
     p.add_argument(
+        "--replay",
+        action="store_true",
+        help="do not train: write enrolment's replay sample (replay.npz, into the package) from the cached "
+        "training examples of the last run",
+    )
+    p.add_argument(
         "--report", type=Path, default=Path("spotter-evaluation.json"), help="with --evaluate: figures as JSON"
     )
     return p
+
+
+def replay_out(args: argparse.Namespace) -> Path:
+    """replay.npz beside the model written."""
+    return args.out.parent / REPLAY_FILE
 
 
 def run_evaluation(args: argparse.Namespace) -> int:
@@ -197,6 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     os.nice(10)  # a shared machine: training and measuring give way to interactive work
     if args.evaluate:
         return run_evaluation(args)
+    if args.replay:
+        cached = args.work / f"train-{phrase_table_hash(PHRASES)[:12]}-{args.seed}.npz"
+        if not cached.is_file():
+            log.error("no cached training examples at %s: run `voicecoach train-spotter` first", cached)
+            return 1
+        write_replay(load(cached), ["none", *(i.value for i in spotter_intents())], replay_out(args))
+        return 0
     started = time.time()
     cpu_started = time.process_time()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -253,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         head, classes, float(chosen["threshold"]), REFRACTORY_STEPS, PERSIST_STEPS, phrase_table_hash(PHRASES), card
     )
     model.save(args.out)
+    write_replay(train, classes, replay_out(args))  # what enrolment mixes in, from the same examples
     log.info(
         "wrote %s (%d parameters, threshold %.2f) in %.0f s (%.0f s CPU in this process)",
         args.out,

@@ -149,6 +149,7 @@ def _adam(
     sample_weights: np.ndarray | None,
     names: tuple[str, ...] = TRAINABLE,
     anchor: dict[str, np.ndarray] | None = None,
+    level: int = logging.INFO,
 ) -> None:
     """Adam over `names` with a cosine-decaying rate; `decay` pulls each weight towards its value in
     `anchor` (towards zero without one)."""
@@ -175,7 +176,7 @@ def _adam(
                 v[k] = 0.999 * v[k] + 0.001 * g * g
                 mh, vh = m[k] / (1 - 0.9**step), v[k] / (1 - 0.999**step)
                 setattr(head, k, (w - lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32))
-        log.info("epoch %d: loss %.4f (%.0f s)", epoch + 1, total / len(order), time.process_time() - started)
+        log.log(level, "epoch %d: loss %.4f (%.0f s)", epoch + 1, total / len(order), time.process_time() - started)
 
 
 def fine_tune(
@@ -193,6 +194,7 @@ def fine_tune(
     input_noise: float = 0.1,
     seed: int = 0,
     sample_weights: np.ndarray | None = None,
+    none_weight: float = 1.0,
 ) -> Head:
     """A copy of `base` trained further on windows (n, 16, 96) and labels (n,): only the arrays in
     `trainable` move, each pulled back towards `base` by `anchor_weight`; the input normalisation
@@ -200,7 +202,7 @@ def fine_tune(
     rng = np.random.default_rng(seed)
     head = Head(**{name: array.copy() for name, array in base.arrays().items()})
     anchor = {k: getattr(base, k) for k in trainable}
-    weights = class_weights(labels, head.w3.shape[1])
+    weights = class_weights(labels, head.w3.shape[1], none_weight)
     _adam(
         head,
         windows,
@@ -217,6 +219,7 @@ def fine_tune(
         sample_weights,
         trainable,
         anchor,
+        logging.DEBUG,
     )
     return head
 
