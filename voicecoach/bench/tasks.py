@@ -80,7 +80,8 @@ def open_system(task: Task) -> Recogniser:
         return NaivePeer()
     from voicecoach.hear.engines import open_recogniser
 
-    return open_recogniser(task.engine, Path(task.model) if task.model else None)
+    # the generic model, as shipped: a voice enrolled on this machine is measured by `bench --enrolled`
+    return open_recogniser(task.engine, Path(task.model) if task.model else None, enrolled=False)
 
 
 def execute(task: Task) -> dict[str, Any]:

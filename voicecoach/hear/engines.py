@@ -23,15 +23,18 @@ def open_recogniser(engine: str = "auto", model: Path | None = None, **options: 
 
     auto is Vosk when a Vosk model is found (`model`, $VOICECOACH_VOSK_MODEL, then the model
     directories), else PocketSphinx. `options` are fields of the engine's options dataclass
-    (VoskOptions, SphinxOptions); with auto, fields the chosen engine lacks are ignored.
+    (VoskOptions, SphinxOptions); with auto, fields the chosen engine lacks are ignored. The option
+    `enrolled=False` has the spotter hear with the shipped model even when the user has enrolled
+    their voice (every other engine ignores it).
     """
+    enrolled = bool(options.pop("enrolled", True))
     if engine not in ENGINES:
         raise ModelError(f"There is no speech engine called {engine!r}; choose one of {', '.join(ENGINES)}.")
     if engine == "spotter":
         from voicecoach.hear.spotter.engine import SpotterOptions, SpotterRecogniser
 
         log.info("hearing with the trained command spotter")
-        return SpotterRecogniser(_options(SpotterOptions, options, strict=False))
+        return SpotterRecogniser(_options(SpotterOptions, options | {"enrolled": enrolled}, strict=False))
     vosk_model = find_vosk_model(model) if engine in ("auto", "vosk") else None
     if engine == "vosk" or (engine == "auto" and vosk_model is not None):
         if vosk_model is None:

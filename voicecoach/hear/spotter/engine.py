@@ -23,10 +23,12 @@ PHRASE_SECONDS = 0.6  # a guess at how long the phrase heard was: the head only 
 
 @dataclass(frozen=True)
 class SpotterOptions:
-    """threshold None: the one the model was tuned with; model None: the model in the package."""
+    """threshold None: the one the model was tuned with; model None: the user's enrolled model when
+    there is one that fits (`enrolled`), else the model in the package."""
 
     threshold: float | None = None
     model: Path | None = None
+    enrolled: bool = True
 
 
 class SpotterRecogniser:
@@ -38,6 +40,11 @@ class SpotterRecogniser:
         self, options: SpotterOptions | None = None, model: SpotterModel | None = None, embedder: Embedder | None = None
     ) -> None:
         options = options or SpotterOptions()
+        if model is None and options.model is None and options.enrolled:
+            from voicecoach.hear.spotter.enrolled import load_for_user
+
+            model = load_for_user()
+        self._options = options
         self.model = model or load_model(options.model)
         self._embedder = StreamingEmbedder(embedder)
         self._window = np.zeros((0, self.model.head.mean.shape[0]), dtype=np.float32)
@@ -47,6 +54,15 @@ class SpotterRecogniser:
         self._intents = [None, *self.model.intents]
         self._origin = 0  # samples fed before the stream now being heard (flush starts a new one)
         self._fed = 0  # samples fed in all
+
+    def use_model(self, model: SpotterModel) -> None:
+        """Hear with `model` from the next embedding on (a voice just enrolled); it must have the
+        same classes. The threshold is the new model's own unless the options fixed one."""
+        if model.classes != self.model.classes:
+            raise ValueError("the new spotter model has other classes")
+        self.model = model
+        self._threshold = self._options.threshold if self._options.threshold is not None else model.threshold
+        self._decider = Decider(self._threshold, model.refractory_steps, model.persist_steps)
 
     def listen_for(self, intents: frozenset[Intent]) -> None:
         self._allowed = np.array([i == 0 or self._intents[i] in intents for i in range(len(self._intents))])
