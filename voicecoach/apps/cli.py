@@ -314,6 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--routine", metavar="NAME", help="the routine 'start' begins (default: the settings' or the first)")
     p.set_defaults(func=cmd_serve)
 
+    from voicecoach.apps.enrolcli import add_parser as add_enrol_parser
+
+    add_enrol_parser(sub, common, devices)
+
     from voicecoach.apps.setup import add_parsers as add_setup_parsers
 
     add_setup_parsers(sub, common, hearing)

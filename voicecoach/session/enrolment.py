@@ -1,0 +1,146 @@
+"""Enrolment with real I/O: the dialogue's prompts spoken, each take recorded and judged, the voice
+learnt and stored, and the recogniser told to use it.
+
+The dialogue itself (what to ask, what to say about a bad take) is `core.enrolment`; the judging
+and the learning are `hear.spotter`. Time here is counted in samples read, never by a clock, so a
+file-backed microphone runs it as fast as it can be read and a real one at the pace it speaks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from voicecoach.audio import AudioInput
+from voicecoach.core.commands import Intent
+from voicecoach.core.enrolment import EnrolDialogue, Finished, Learn, Record, Speak, TakeJudged, Verdict
+from voicecoach.hear import SAMPLE_RATE
+from voicecoach.hear.spotter.adapt import Replay, Take, adapt, load_replay
+from voicecoach.hear.spotter.features import Embedder
+from voicecoach.hear.spotter.model import SpotterModel, load_model
+from voicecoach.hear.spotter.takes import judge
+
+log = logging.getLogger(__name__)
+
+TAKE_SECONDS = 4.0  # longest wait for one take
+QUIET_AFTER_SECONDS = 0.7  # a take ends this long after the speech does
+SPEECH_ABOVE_ROOM_DB = 15.0
+
+
+@dataclass
+class VoiceLearner:
+    """Judges takes against the shipped model, keeps the good ones and the room around them, and
+    adapts the shipped model to them."""
+
+    base: SpotterModel = field(default_factory=load_model)
+    embedder: Embedder = field(default_factory=Embedder)
+    replay: Replay | None = field(default_factory=load_replay)
+    takes: list[Take] = field(default_factory=list)
+    rooms: list[np.ndarray] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (what, why) of every bad take
+
+    def judge(self, intent: Intent, samples: np.ndarray, name: str = "") -> TakeJudged:
+        judged = judge(samples, intent, self.base, self.embedder)
+        if judged.event.verdict is Verdict.GOOD:
+            self.takes.append(Take(intent, judged.speech))
+            if len(judged.room):
+                self.rooms.append(judged.room)
+        else:
+            why = judged.event.verdict.value + (f" ({judged.event.heard})" if judged.event.heard else "")
+            self.rejected.append((name or intent.value, why))
+        return judged.event
+
+    def learn(self) -> SpotterModel:
+        room = np.concatenate(self.rooms) if self.rooms else None
+        return adapt(self.base, self.takes, self.embedder, room, self.replay)
+
+
+def record_take(microphone: AudioInput, seconds: float = TAKE_SECONDS) -> np.ndarray:
+    """Up to `seconds` of audio, ending `QUIET_AFTER_SECONDS` after speech when there was some.
+
+    Speech is a 20 ms block `SPEECH_ABOVE_ROOM_DB` over the quietest block heard so far."""
+    blocks: list[np.ndarray] = []
+    heard = quiet_after = 0
+    floor = None
+    spoke = False
+    while heard < seconds * SAMPLE_RATE:
+        pcm = microphone.read(timeout=0.5)
+        if not pcm:
+            if microphone.ended:
+                break
+            continue
+        block = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+        blocks.append(block)
+        heard += len(block)
+        level = 10 * np.log10((block**2).mean() + 1.0)
+        floor = level if floor is None else min(floor, level)
+        if level > floor + SPEECH_ABOVE_ROOM_DB:
+            spoke, quiet_after = True, 0
+        elif spoke:
+            quiet_after += len(block)
+            if quiet_after >= QUIET_AFTER_SECONDS * SAMPLE_RATE:
+                break
+    return np.concatenate(blocks) if blocks else np.zeros(0)
+
+
+def drain(microphone: AudioInput) -> None:
+    """Drop what the microphone heard while the coach spoke (its own prompt)."""
+    while microphone.read(timeout=0.05):
+        pass
+
+
+def run_dialogue(
+    dialogue: EnrolDialogue,
+    say: Callable[[str], None],
+    take: Callable[[Record], np.ndarray],
+    learner: VoiceLearner,
+    store: Callable[[SpotterModel], None],
+) -> bool:
+    """Run the dialogue to its end: `say` speaks a sentence and returns once it is said, `take`
+    records one take; the model learnt is handed to `store`. Whether a voice was learnt."""
+    actions = list(dialogue.start())
+    while actions:
+        action = actions.pop(0)
+        if isinstance(action, Speak):
+            say(action.text)
+        elif isinstance(action, Record):
+            event = learner.judge(action.intent, take(action), action.phrase)
+            log.info("take %d of %r: %s", action.take + 1, action.phrase, event.verdict.value)
+            actions += dialogue.judged(event)
+        elif isinstance(action, Learn):
+            try:
+                model = learner.learn()
+                store(model)
+            except Exception:  # a failure to learn leaves the coach as it was, and says so
+                log.exception("learning the voice failed")
+                actions += dialogue.learnt(False)
+            else:
+                actions += dialogue.learnt(True)
+        elif isinstance(action, Finished):
+            return action.learnt
+    return False
+
+
+def takes_from_dir(folder: Path) -> list[tuple[str, Path]]:
+    """(phrase, file) for every WAV file in `folder` named by a command phrase: `pause.wav`,
+    `pause-2.wav`, `say_that_again_1.wav`. Files named otherwise are an error."""
+    from voicecoach.core.commands import PHRASES
+
+    found: list[tuple[str, Path]] = []
+    unknown: list[tuple[str, Path]] = []
+    for path in sorted(folder.glob("*.wav")):
+        words = path.stem.replace("_", " ").replace("-", " ").split()
+        while words and words[-1].isdigit():
+            words.pop()
+        phrase = " ".join(words).lower()
+        (found if phrase in PHRASES else unknown).append((phrase, path))
+    if unknown:
+        from voicecoach.errors import VoicecoachError
+
+        names = ", ".join(p.name for _, p in unknown)
+        raise VoicecoachError(f"{folder}: these files are not named by a command phrase: {names}.")
+    return found
