@@ -16,6 +16,7 @@ from typing import Any
 from voicecoach.bench import plan as planning
 from voicecoach.bench import report
 from voicecoach.bench.corpus import DEFAULT_CORPUS, Corpus
+from voicecoach.bench.enrolled import add_arguments as add_enrolled_arguments
 from voicecoach.bench.heldout import HeldOutCorpus
 from voicecoach.bench.tasks import SYSTEMS, Task, execute
 from voicecoach.errors import VoicecoachError
@@ -37,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="workers at once (default: the cores)")
     p.add_argument("--debug", action="store_true")
+    add_enrolled_arguments(p)
     p.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # a task file: run it, write its result
     p.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     return p
@@ -53,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         args.result.write_text(json.dumps(execute(Task.load(args.worker))))
         return 0
     try:
+        if args.enrolled:
+            from voicecoach.bench import enrolled
+
+            print(enrolled.table(enrolled.run(args)))
+            return 0
         print(report.table(bench(args)))
     except VoicecoachError as error:
         if args.debug:
