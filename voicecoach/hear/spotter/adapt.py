@@ -8,8 +8,11 @@ while it is being said and just after. The head is then trained further from the
 the first convolution stays frozen, the rest is pulled back towards the shipped values, "none" is
 weighted up (each measured on held-out speakers: `voicecoach bench --enrolled`), and a
 compact sample of the original training windows (`replay.npz`, package data) is mixed in so that
-rejection and the commands the user did not say are not forgotten. The decision threshold stays
-the shipped model's: enrolment makes the user's commands likelier, it never lowers the bar.
+rejection and the commands the user did not say are not forgotten. At run time the user's head is
+heard together with the shipped one (`head.EnrolledHead`): a class's probability is the higher of
+the two, the user's counting only where the shipped head already gives that class some weight, so
+nothing the shipped model acts on is lost for a voice that was not enrolled. The decision threshold
+stays the shipped model's: enrolment makes the user's commands likelier, it never lowers the bar.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from voicecoach.core.commands import Intent
 from voicecoach.hear.spotter import fit
 from voicecoach.hear.spotter.clips import IGNORE, NONE_CLASS, active_rms, speech_span, stretched, window_labels
 from voicecoach.hear.spotter.features import SAMPLE_RATE, Embedder
-from voicecoach.hear.spotter.head import WINDOW
+from voicecoach.hear.spotter.head import WINDOW, EnrolledHead
 from voicecoach.hear.spotter.model import MODEL_FILE, SpotterModel
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ class AdaptOptions:
     gain_db: tuple[float, float] = (-10.0, 6.0)
     snr_db: tuple[float, float] = (5.0, 30.0)
     before_seconds: tuple[float, float] = (1.0, 2.0)  # quiet before each copy of a take
+    gate: float = 0.5  # the user's head counts only where the shipped head gives the class this much (EnrolledHead)
     seed: int = 0
 
 
@@ -227,9 +231,17 @@ def adapt(
             "cpu_seconds": round(seconds, 1),
             "base": base_fingerprint(base),
             "base_file": MODEL_FILE,
+            "gate": options.gate,
             "options": {k: v for k, v in options.__dict__.items()},
         },
         "base_card_chosen": base.card.get("chosen"),
     }
     log.info("adapted to %d takes in %.1f s of CPU (%d windows of theirs)", len(takes), seconds, len(user_y))
-    return replace(base, head=head, card=card)
+    return replace(base, head=EnrolledHead(**head.arrays(), base=base.head, gate=options.gate), card=card)
+
+
+def heard_with_base(model: SpotterModel, base: SpotterModel) -> SpotterModel:
+    """An enrolled model as read from its file (the user's head alone) heard together with the shipped one."""
+    enrolled = model.card.get("enrolled")
+    gate = float(enrolled.get("gate", 0.5)) if isinstance(enrolled, dict) else 0.5
+    return replace(model, head=EnrolledHead(**model.head.arrays(), base=base.head, gate=gate))

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from voicecoach.errors import ModelError
-from voicecoach.hear.spotter.adapt import base_fingerprint
+from voicecoach.hear.spotter.adapt import base_fingerprint, heard_with_base
 from voicecoach.hear.spotter.model import SpotterModel, load_model
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def load_for_user(path: Path | None = None, base: SpotterModel | None = None) ->
         log.warning("not using the enrolled voice in %s: %s; enrol again with `voicecoach enrol`", path, why)
         return base
     log.info("hearing with the voice enrolled in %s", path)
-    return model
+    return heard_with_base(model, base)
 
 
 def is_enrolled(path: Path | None = None, base: SpotterModel | None = None) -> bool:

@@ -55,3 +55,20 @@ class Head:
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class EnrolledHead(Head):
+    """A head fine-tuned on one user's voice (its own weights), heard together with the shipped
+    head `base`: each class's probability is the shipped head's, or the user's head's where that is
+    higher and the shipped head gives the class at least `gate`. So every command the shipped model
+    would act on is still acted on (a voice that was not enrolled loses nothing), and the user's
+    head can only lift classes the shipped head already finds plausible. `arrays` are the user's."""
+
+    base: Head
+    gate: float
+
+    def forward(self, windows: np.ndarray) -> np.ndarray:
+        shipped = self.base.forward(windows)
+        own = super().forward(windows)
+        return np.maximum(shipped, np.where(shipped >= self.gate, own, 0.0))
