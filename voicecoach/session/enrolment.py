@@ -9,6 +9,7 @@ file-backed microphone runs it as fast as it can be read and a real one at the p
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,9 @@ from voicecoach.hear.spotter.adapt import Replay, Take, adapt, load_replay
 from voicecoach.hear.spotter.features import Embedder
 from voicecoach.hear.spotter.model import SpotterModel, load_model
 from voicecoach.hear.spotter.takes import judge
+from voicecoach.session.listener import Listener
+from voicecoach.session.loop import RealClock
+from voicecoach.session.speech import SpokenOutput
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +148,69 @@ def takes_from_dir(folder: Path) -> list[tuple[str, Path]]:
         names = ", ".join(p.name for _, p in unknown)
         raise VoicecoachError(f"{folder}: these files are not named by a command phrase: {names}.")
     return found
+
+
+class Tap:
+    """An AudioInput fed by the listener while enrolment has the microphone (see Listener.divert)."""
+
+    def __init__(self) -> None:
+        import queue
+
+        self._queue: queue.Queue[bytes] = queue.Queue()
+        self.ended = False
+
+    def put(self, pcm: bytes) -> None:
+        self._queue.put(pcm)
+
+    def read(self, timeout: float | None = None) -> bytes:
+        import queue
+
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return b""
+
+    def close(self) -> None:
+        self.ended = True
+
+
+def spotter_of(recogniser: object) -> object | None:
+    """The spotter inside a recogniser (itself, or the `spotter` of an engine that combines it), if any."""
+    for candidate in (recogniser, getattr(recogniser, "spotter", None)):
+        if candidate is not None and callable(getattr(candidate, "use_model", None)):
+            return candidate
+    return None
+
+
+def enrol_in_session(
+    listener: Listener,
+    speaker: SpokenOutput,
+    clock: RealClock,
+    recogniser: object,
+    learner: VoiceLearner | None = None,
+    store: Callable[[SpotterModel], object] | None = None,
+    wait: Callable[[float], None] = time.sleep,
+) -> bool:
+    """ "Learn my voice" in a live session: the dialogue spoken by the coach's voice, the takes read
+    from the live microphone (the listener diverts it meanwhile), the voice stored and, when the
+    recogniser has a spotter, heard with at once. Whether a voice was learnt."""
+    from voicecoach.hear.spotter.enrolled import save_enrolled
+
+    tap = Tap()
+
+    def say(text: str) -> None:
+        speaker.say(text, 0, clock.now())
+        wait(max(0.0, speaker.busy_until - clock.now()) + 0.3)
+        drain(tap)  # the coach's own words, as the microphone heard them
+
+    def keep(model: SpotterModel) -> None:
+        (store or save_enrolled)(model)
+        spotter = spotter_of(recogniser)
+        if spotter is not None:
+            spotter.use_model(model)  # type: ignore[attr-defined]
+
+    listener.divert = tap.put
+    try:
+        return run_dialogue(EnrolDialogue(), say, lambda record: record_take(tap), learner or VoiceLearner(), keep)
+    finally:
+        listener.divert = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from voicecoach.core.commands import Intent
@@ -46,6 +47,9 @@ class Listener:
         self._least_lag = float("inf")
         self._window_from = 0.0
         self._window_seconds = REALIGN_SECONDS[0]
+        # While enrolment has the microphone, every chunk (echo cancelled) goes here instead and no
+        # command is taken; the recogniser still hears it, so its time stays the microphone's.
+        self.divert: Callable[[bytes], None] | None = None
 
     def align(self, now: float, pcm: bytes) -> None:
         """A microphone (re)opened and `pcm` is its first chunk, read at session time `now`."""
@@ -94,6 +98,10 @@ class Listener:
                 pcm = cleaned
         self.fed_seconds += len(pcm) / 2 / SAMPLE_RATE
         heard = self.recogniser.flush() if final else self.recogniser.feed(pcm)
+        divert = self.divert
+        if divert is not None:
+            divert(pcm)
+            return []
         return [command for h in heard if (command := self._judge(h, now)) is not None]
 
     def _judge(self, heard: Heard, now: float) -> Command | None:

@@ -48,6 +48,11 @@ class SpokenOutput:
         self.volume = volume  # a gain on every clip from now on; what is already queued plays as it was
         self._busy_until = 0.0
 
+    @property
+    def busy_until(self) -> float:
+        """When what has been queued so far will have been said (clock time)."""
+        return self._busy_until
+
     def say(self, text: str, utterance: int, now: float) -> None:
         self._play(self.synthesiser.render(text), utterance, now)
 
