@@ -310,3 +310,86 @@ def test_run_dialogue_speaks_records_and_stores(base) -> None:
         "Thank you. Give me a moment to learn.",
         "Done, I've learnt your voice.",
     ]
+
+
+def test_learn_my_voice_in_a_session_diverts_the_microphone_says_the_prompts_and_swaps_the_model(base) -> None:
+    from dataclasses import replace
+
+    from voicecoach.session.enrolment import enrol_in_session
+
+    class Clock:
+        def now(self) -> float:
+            return 0.0
+
+    class Speaker:
+        busy_until = 0.0
+
+        def __init__(self) -> None:
+            self.said: list[str] = []
+
+        def say(self, text: str, utterance: int, now: float) -> None:
+            self.said.append(text)
+
+    class Listener:
+        divert = None
+
+    class Spotter:
+        model = None
+
+        def use_model(self, model: SpotterModel) -> None:
+            self.model = model
+
+    class Learner:
+        def judge(self, intent: Intent, samples: np.ndarray, name: str = "") -> TakeJudged:
+            assert listener.divert is not None, "the takes come from the diverted microphone"
+            return TakeJudged(Verdict.CLIPPED if samples[0] else Verdict.GOOD)
+
+        def learn(self) -> SpotterModel:
+            return learnt
+
+    learnt = replace(base, card={"enrolled": {}})
+    listener, speaker, spotter, stored = Listener(), Speaker(), Spotter(), []
+    takes = iter([np.ones(4)] + [np.zeros(4)] * 100)  # the first take is clipped, the rest are good
+    ok = enrol_in_session(
+        listener,  # type: ignore[arg-type]
+        speaker,  # type: ignore[arg-type]
+        Clock(),  # type: ignore[arg-type]
+        type("Fusion", (), {"spotter": spotter})(),
+        learner=Learner(),  # type: ignore[arg-type]
+        store=stored.append,
+        wait=lambda seconds: None,
+        record=lambda microphone: next(takes),
+    )
+    assert ok and stored == [learnt] and spotter.model is learnt and listener.divert is None
+    assert speaker.said[1:3] == [
+        "Say: stop.",
+        "That was too loud for the microphone. A little softer, please. Say: stop.",
+    ]
+    assert speaker.said[-1] == "Done, I've learnt your voice."
+    assert len([s for s in speaker.said if s.startswith(("Say:", "Again:", "Once more:"))]) == 27
+
+
+def test_the_listener_hands_the_microphone_to_enrolment_and_takes_no_command_meanwhile() -> None:
+    from voicecoach.hear import Heard
+    from voicecoach.session.bargein import EchoGuard, GuardSettings
+    from voicecoach.session.listener import Listener
+    from voicecoach.session.loop import Timeline
+
+    class Always:
+        name = "always"
+
+        def feed(self, pcm: bytes) -> list[Heard]:
+            return [Heard(Intent.STOP, "stop", 0.9, 0.0, 0.1)]
+
+        def flush(self) -> list[Heard]:
+            return []
+
+        def listen_for(self, intents: frozenset[Intent]) -> None:
+            pass
+
+    listener = Listener(Always(), EchoGuard(GuardSettings()), Timeline())
+    diverted: list[bytes] = []
+    listener.divert = diverted.append
+    assert listener.hear(b"\x01\x00" * 320, 1.0) == [] and diverted == [b"\x01\x00" * 320]
+    listener.divert = None
+    assert [c.intent for c in listener.hear(b"\x00\x00" * 320, 2.0)] == [Intent.STOP]

@@ -3,7 +3,8 @@ learnt and stored, and the recogniser told to use it.
 
 The dialogue itself (what to ask, what to say about a bad take) is `core.enrolment`; the judging
 and the learning are `hear.spotter`. Time here is counted in samples read, never by a clock, so a
-file-backed microphone runs it as fast as it can be read and a real one at the pace it speaks.
+file-backed microphone runs it as fast as it can be read and a real one at the pace it speaks; only
+in a live session does it wait (on the clock) for the coach to finish saying each prompt.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ def enrol_in_session(
     learner: VoiceLearner | None = None,
     store: Callable[[SpotterModel], object] | None = None,
     wait: Callable[[float], None] = time.sleep,
+    record: Callable[[AudioInput], np.ndarray] = record_take,
 ) -> bool:
     """ "Learn my voice" in a live session: the dialogue spoken by the coach's voice, the takes read
     from the live microphone (the listener diverts it meanwhile), the voice stored and, when the
@@ -211,6 +213,6 @@ def enrol_in_session(
 
     listener.divert = tap.put
     try:
-        return run_dialogue(EnrolDialogue(), say, lambda record: record_take(tap), learner or VoiceLearner(), keep)
+        return run_dialogue(EnrolDialogue(), say, lambda _: record(tap), learner or VoiceLearner(), keep)
     finally:
         listener.divert = None
