@@ -393,3 +393,20 @@ def test_the_listener_hands_the_microphone_to_enrolment_and_takes_no_command_mea
     assert listener.hear(b"\x01\x00" * 320, 1.0) == [] and diverted == [b"\x01\x00" * 320]
     listener.divert = None
     assert [c.intent for c in listener.hear(b"\x00\x00" * 320, 2.0)] == [Intent.STOP]
+
+
+def test_enrolment_is_offered_once_at_the_first_start_and_never_when_a_voice_is_learnt(tmp_path, monkeypatch) -> None:
+    from voicecoach.session.enrolment import OFFER, first_offer
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert first_offer() == OFFER
+    assert first_offer() is None  # let pass once: not asked again
+    assert (tmp_path / "data" / "voicecoach" / "voice" / "offered").is_file()
+    from dataclasses import replace
+
+    from voicecoach.hear.spotter.adapt import base_fingerprint
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "other"))
+    shipped = load_model()
+    enrolled.save_enrolled(replace(shipped, card={"enrolled": {"base": base_fingerprint(shipped)}}))
+    assert enrolled.is_enrolled() and first_offer() is None

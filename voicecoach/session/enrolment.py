@@ -216,3 +216,23 @@ def enrol_in_session(
         return run_dialogue(EnrolDialogue(), say, lambda _: record(tap), learner or VoiceLearner(), keep)
     finally:
         listener.divert = None
+
+
+OFFER = "If I ever mishear you, say: learn my voice. It takes about two minutes, and then I hear you better."
+
+
+def first_offer() -> str | None:
+    """The sentence offering enrolment, the first time a live coach starts with no voice learnt;
+    None after that (the offer is remembered in the data directory, so a user who lets it pass is
+    not asked again) or when a voice is learnt."""
+    from voicecoach.hear.spotter.enrolled import is_enrolled, offered_path
+
+    path = offered_path()
+    if path.exists() or is_enrolled():
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("offered\n")
+    except OSError as error:  # a data directory that cannot be written: offer now, and again next time
+        log.warning("cannot remember that enrolment was offered (%s)", error)
+    return OFFER

@@ -3,7 +3,7 @@
 One file per user, in the data directory beside the history ($XDG_DATA_HOME/voicecoach, normally
 ~/.local/share/voicecoach): `voice/spotter.npz`. It is used only while it was adapted from the
 model now shipped, for the phrase table now in force; otherwise the shipped model is used and the
-log says to enrol again. `voice/declined` remembers that the user said no to being offered enrolment.
+log says to enrol again. `voice/offered` remembers that enrolment was offered, so it is offered once.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ def enrolled_path() -> Path:
     return voice_dir() / "spotter.npz"
 
 
-def declined_path() -> Path:
-    return voice_dir() / "declined"
+def offered_path() -> Path:
+    return voice_dir() / "offered"
 
 
 def why_unfit(model: SpotterModel, base: SpotterModel) -> str | None:
