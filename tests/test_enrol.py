@@ -410,3 +410,30 @@ def test_enrolment_is_offered_once_at_the_first_start_and_never_when_a_voice_is_
     shipped = load_model()
     enrolled.save_enrolled(replace(shipped, card={"enrolled": {"base": base_fingerprint(shipped)}}))
     assert enrolled.is_enrolled() and first_offer() is None
+
+
+def test_the_hand_written_back_propagation_matches_finite_differences() -> None:
+    from voicecoach.hear.spotter.fit import gradients, new_head
+
+    rng = np.random.default_rng(0)
+    head = new_head(np.zeros(96, np.float32), np.ones(96, np.float32), 5, 6, rng)
+    for name in ("w1", "b1", "w2", "b2", "w3", "b3"):
+        setattr(head, name, getattr(head, name).astype(np.float64))
+    x = rng.normal(0, 1, (3, WINDOW, 96))
+    y = np.array([0, 2, 4])
+    weights = np.array([1.0, 2.0, 1.0, 1.0, 0.5])
+
+    def loss() -> float:
+        return gradients(head, x, y, weights, 0.1, 0.0, np.random.default_rng(1))[0]
+
+    grads = gradients(head, x, y, weights, 0.1, 0.0, np.random.default_rng(1))[1]
+    for name in ("w1", "b1", "w2", "b2", "w3", "b3"):
+        array = getattr(head, name)
+        for index in list(zip(*np.nonzero(np.abs(grads[name]) > 1e-6), strict=True))[:3]:
+            saved = array[index]
+            array[index] = saved + 1e-5
+            up = loss()
+            array[index] = saved - 1e-5
+            down = loss()
+            array[index] = saved
+            assert (up - down) / 2e-5 == pytest.approx(grads[name][index], rel=1e-3, abs=1e-7), name
