@@ -27,7 +27,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, devices: argparse.Argu
     p.set_defaults(func=enrol_command)
 
 
-def enrol_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def enrol_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     from voicecoach.hear.spotter.enrolled import enrolled_path, remove_enrolled
 
     if args.remove:
