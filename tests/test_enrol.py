@@ -399,8 +399,13 @@ def test_enrolment_is_offered_once_at_the_first_start_and_never_when_a_voice_is_
     from voicecoach.session.enrolment import OFFER, first_offer
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    assert first_offer() == OFFER
-    assert first_offer() is None  # let pass once: not asked again
+
+    class Spotter:
+        def use_model(self, model: SpotterModel) -> None: ...
+
+    assert first_offer(object()) is None  # no spotter hears: a learnt voice would change nothing
+    assert first_offer(Spotter()) == OFFER
+    assert first_offer(Spotter()) is None  # let pass once: not asked again
     assert (tmp_path / "data" / "voicecoach" / "voice" / "offered").is_file()
     from dataclasses import replace
 
@@ -409,7 +414,7 @@ def test_enrolment_is_offered_once_at_the_first_start_and_never_when_a_voice_is_
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "other"))
     shipped = load_model()
     enrolled.save_enrolled(replace(shipped, card={"enrolled": {"base": base_fingerprint(shipped)}}))
-    assert enrolled.is_enrolled() and first_offer() is None
+    assert enrolled.is_enrolled() and first_offer(Spotter()) is None
 
 
 def test_the_hand_written_back_propagation_matches_finite_differences() -> None:
@@ -437,3 +442,29 @@ def test_the_hand_written_back_propagation_matches_finite_differences() -> None:
             down = loss()
             array[index] = saved
             assert (up - down) / 2e-5 == pytest.approx(grads[name][index], rel=1e-3, abs=1e-7), name
+
+
+def test_learn_my_voice_said_to_an_idle_live_coach_runs_enrolment_and_notes_it(monkeypatch) -> None:
+    from voicecoach.core.coach import Coach
+    from voicecoach.core.events import Command
+    from voicecoach.routinefile.loader import find_exercises, load
+    from voicecoach.session import enrolment
+    from voicecoach.session.loop import EstimatedSpeaker, Timeline, VirtualClock, carry_out
+
+    runs: list[object] = []
+    monkeypatch.setattr(enrolment, "enrol_in_session", lambda *args: runs.append(args) or True)
+    coach = Coach(load(find_exercises(None)), "short", can_enrol=True)
+    clock, timeline = VirtualClock(), Timeline()
+    seen: list[object] = []
+    observe = enrolment.with_enrolment(seen.append, "listener", "speaker", clock, "recogniser", timeline)  # type: ignore[arg-type]
+    carry_out(
+        coach.handle(Command(Intent.LEARN_VOICE, "learn my voice", 0.0)),
+        clock,
+        EstimatedSpeaker(clock),
+        timeline,
+        observe,
+    )
+    assert runs == [("listener", "speaker", clock, "recogniser")]
+    assert [e["kind"] for e in timeline.entries if e["kind"] in ("enrolled", "enrol")] == ["enrolled", "enrol"]
+    assert [e["learnt"] for e in timeline.entries if e["kind"] == "enrolled"] == [True]
+    assert any(type(a).__name__ == "EnrolRequested" for a in seen)  # the history keeper still sees every action

@@ -34,6 +34,7 @@ def serve(args: argparse.Namespace) -> int:
     from voicecoach.hear.reference import ReferenceTrack
     from voicecoach.history.store import History
     from voicecoach.session.bargein import EchoGuard
+    from voicecoach.session.enrolment import first_offer, with_enrolment
     from voicecoach.session.faults import Faults
     from voicecoach.session.keeper import SessionKeeper
     from voicecoach.session.listener import Listener
@@ -69,7 +70,7 @@ def serve(args: argparse.Namespace) -> int:
     guard = EchoGuard(settings.guard_settings())
     timeline = Timeline(lambda entry: print(describe(entry), flush=True), keep=TIMELINE_KEEP)
     reference = ReferenceTrack()
-    coach = Coach(library, routine, settings.pace(), volume=settings.start_volume())
+    coach = Coach(library, routine, settings.pace(), volume=settings.start_volume(), can_enrol=True)
     keeper = SessionKeeper(history, library, coach)
     keeper.refresh()
     keeper.start_voice()  # the pace and volume said last, unless the settings file changed since
@@ -77,18 +78,20 @@ def serve(args: argparse.Namespace) -> int:
         synthesiser, output, clock, guard, virtual=False, reference=reference, volume=coach.volume.level
     )
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(), reference=reference)
+    observe = with_enrolment(keeper.observe, listener, speaker, clock, recogniser, timeline)  # "learn my voice"
     faults = Faults()
     offer = keeper.resume_offer()
     greeting = (
         "Hello." if offer else f"Hello. Say start when you're ready for the {library.routine(routine).name.lower()}."
     )
-    for text in problems + [greeting]:  # queued on the speaker in this order, before any question
+    offer_enrolment = [] if offer else [first_offer(recogniser)]  # once, at the first start with no voice learnt
+    for text in problems + [greeting] + [t for t in offer_enrolment if t]:  # in this order, before any question
         timeline.add(clock.now(), "say", text=text)
         speaker.say(text, 0, clock.now())
     threads = start_watching(microphone, listener, coach, clock, speaker, settings, stopping)
     try:
         if offer is not None:
-            carry_out(coach.offer_resume(*offer, now=clock.now()), clock, speaker, timeline, keeper.observe)
+            carry_out(coach.offer_resume(*offer, now=clock.now()), clock, speaker, timeline, observe)
         while not stopping.is_set():  # the loop comes up for air twice a second to see whether to stop
             run(
                 coach,
@@ -97,7 +100,7 @@ def serve(args: argparse.Namespace) -> int:
                 timeline,
                 start=False,
                 until=clock.now() + STOP_POLL_SECONDS,
-                observe=keeper.observe,
+                observe=observe,
                 faults=faults,
             )
         log.info("stopping on request")

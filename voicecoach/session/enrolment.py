@@ -20,13 +20,14 @@ import numpy as np
 from voicecoach.audio import AudioInput
 from voicecoach.core.commands import Intent
 from voicecoach.core.enrolment import EnrolDialogue, Finished, Learn, Record, Speak, TakeJudged, Verdict
+from voicecoach.core.events import Action, EnrolRequested
 from voicecoach.hear import SAMPLE_RATE
 from voicecoach.hear.spotter.adapt import Replay, Take, adapt, load_replay
 from voicecoach.hear.spotter.features import Embedder
 from voicecoach.hear.spotter.model import SpotterModel, load_model
 from voicecoach.hear.spotter.takes import judge
 from voicecoach.session.listener import Listener
-from voicecoach.session.loop import RealClock
+from voicecoach.session.loop import RealClock, Timeline
 from voicecoach.session.speech import SpokenOutput
 
 log = logging.getLogger(__name__)
@@ -221,14 +222,15 @@ def enrol_in_session(
 OFFER = "If I ever mishear you, say: learn my voice. It takes about two minutes, and then I hear you better."
 
 
-def first_offer() -> str | None:
-    """The sentence offering enrolment, the first time a live coach starts with no voice learnt;
-    None after that (the offer is remembered in the data directory, so a user who lets it pass is
-    not asked again) or when a voice is learnt."""
+def first_offer(recogniser: object) -> str | None:
+    """The sentence offering enrolment, the first time a live coach hearing with the spotter (alone
+    or in a combined engine) starts with no voice learnt; None after that (the offer is remembered
+    in the data directory, so a user who lets it pass is not asked again), when a voice is learnt,
+    or when no spotter hears (a learnt voice would change nothing)."""
     from voicecoach.hear.spotter.enrolled import is_enrolled, offered_path
 
     path = offered_path()
-    if path.exists() or is_enrolled():
+    if spotter_of(recogniser) is None or path.exists() or is_enrolled():
         return None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,3 +238,24 @@ def first_offer() -> str | None:
     except OSError as error:  # a data directory that cannot be written: offer now, and again next time
         log.warning("cannot remember that enrolment was offered (%s)", error)
     return OFFER
+
+
+def with_enrolment(
+    observe: Callable[[Action], None] | None,
+    listener: Listener,
+    speaker: SpokenOutput,
+    clock: RealClock,
+    recogniser: object,
+    timeline: Timeline,
+) -> Callable[[Action], None]:
+    """`observe` (for the loop's `run`) that also runs the enrolment dialogue when the coach hands
+    over to it (EnrolRequested), and notes in the timeline whether a voice was learnt."""
+
+    def seen(action: Action) -> None:
+        if observe is not None:
+            observe(action)
+        if isinstance(action, EnrolRequested):
+            learnt = enrol_in_session(listener, speaker, clock, recogniser)
+            timeline.add(clock.now(), "enrolled", learnt=learnt)
+
+    return seen

@@ -43,6 +43,7 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace, history:
     from voicecoach.audio.microphone import Microphone
     from voicecoach.audio.speaker import Speaker
     from voicecoach.hear.echo import make_echo_canceller
+    from voicecoach.session.enrolment import first_offer, with_enrolment
     from voicecoach.session.keeper import keep_history
     from voicecoach.session.report import describe
     from voicecoach.session.voices import open_synthesiser, progress_display, render_ahead
@@ -57,15 +58,19 @@ def run_voice(library: Library, routine: str, args: argparse.Namespace, history:
     guard = EchoGuard(settings.guard_settings())
     timeline = Timeline(lambda entry: print(describe(entry), flush=True))
     reference = ReferenceTrack()
-    coach = Coach(library, routine, settings.pace(), volume=settings.start_volume())
-    observe = keep_history(history, library, coach)  # the coach's plans, and the pace and volume said last
+    coach = Coach(library, routine, settings.pace(), volume=settings.start_volume(), can_enrol=True)
     speaker = SpokenOutput(
         synthesiser, output, clock, guard, virtual=False, reference=reference, volume=coach.volume.level
     )
     listener = Listener(recogniser, guard, timeline, canceller=make_echo_canceller(args.echo), reference=reference)
+    # the coach's plans, and the pace and volume said last; "learn my voice" runs the enrolment dialogue
+    observe = with_enrolment(keep_history(history, library, coach), listener, speaker, clock, recogniser, timeline)
     stop = threading.Event()
     routine_name = library.routine(routine).name.lower()
     clock.post(partial(Announce, f"Ready. Say start to begin the {routine_name}."))
+    offer = first_offer(recogniser)
+    if offer:
+        clock.post(partial(Announce, offer))
     threads = start_watching(microphone, listener, coach, clock, speaker, settings, stop)
     try:
         run(coach, clock, speaker, timeline, start=False, observe=observe)
