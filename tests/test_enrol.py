@@ -40,7 +40,7 @@ from voicecoach.hear.spotter.takes import judge
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(not (CORPUS / "commands").is_dir(), reason="needs ../shared/corpus")
-SPEAKER = "beb458a4"  # a held-out (test split) speaker with four or five clips of each of stop, go, yes and no
+SPEAKER = "3d86b69a"  # a held-out (test split) speaker with three to five clips of each of stop, go, yes and no
 WORDS = ("stop", "go", "yes", "no")
 
 
@@ -87,15 +87,14 @@ def test_enrolling_on_two_takes_a_word_raises_the_speakers_other_clips_and_keeps
     after = np.mean([best_probability(model, e, w) for w, e in others])
     assert after > before + 0.02, f"mean probability on the speaker's other clips: {before:.2f} -> {after:.2f}"
     # a fixed set of held-out non-command words (23 "off" and "up"): enrolment must not start firing on
-    # them. Measured: the shipped model fires on none, the enrolled one on one ("yes" in another
-    # speaker's "up"); a broken adaptation fires on many.
+    # them (measured with three seeds: the lift above 0.048 to 0.053, and no word fired before or after)
     negatives = sorted(p for p in (CORPUS / "commands" / "off").glob("*.wav") if split_of(speaker_of(p)) == "test")
     negatives += sorted(p for p in (CORPUS / "commands" / "up").glob("*.wav") if split_of(speaker_of(p)) == "test")
     assert len(negatives) >= 10
     streams = [embedder.embed_clip(placed(read_wav(p))) for p in negatives]
     fired_before = sum(bool(heard(base, e)) for e in streams)
     fired_after = sum(bool(heard(model, e)) for e in streams)
-    assert fired_after <= fired_before + 1, f"non-command words fired: {fired_before} generic, {fired_after} enrolled"
+    assert fired_after <= fired_before, f"non-command words fired: {fired_before} generic, {fired_after} enrolled"
 
 
 # ---- judging takes --------------------------------------------------------------------------------
