@@ -62,7 +62,8 @@ class EnrolledHead(Head):
     """A head fine-tuned on one user's voice (its own weights), heard together with the shipped
     head `base`: each class's probability is the shipped head's, or the user's head's where that is
     higher and the shipped head gives the class at least `gate`. So every command the shipped model
-    would act on is still acted on (a voice that was not enrolled loses nothing), and the user's
+    would act on is still acted on (a voice that was not enrolled loses nothing, but for the second
+    of quiet after a command the user's head fired), and the user's
     head can only lift classes the shipped head already finds plausible. `arrays` are the user's."""
 
     base: Head
