@@ -467,3 +467,18 @@ def test_learn_my_voice_said_to_an_idle_live_coach_runs_enrolment_and_notes_it(m
     assert [e["kind"] for e in timeline.entries if e["kind"] in ("enrolled", "enrol")] == ["enrolled", "enrol"]
     assert [e["learnt"] for e in timeline.entries if e["kind"] == "enrolled"] == [True]
     assert any(type(a).__name__ == "EnrolRequested" for a in seen)  # the history keeper still sees every action
+
+
+def test_a_take_ends_after_the_speech_and_a_silent_microphone_ends_it_too() -> None:
+    from voicecoach.session.enrolment import Tap, record_take
+
+    tap = Tap()
+    quiet = np.random.default_rng(0).normal(0, 3, 320)
+    loud = np.random.default_rng(1).normal(0, 3000, 320)
+    for block in [quiet] * 25 + [loud] * 20 + [quiet] * 100:  # 0.5 s quiet, 0.4 s speech, 2 s quiet
+        tap.put(np.round(block).astype("<i2").tobytes())
+    take = record_take(tap)
+    assert len(take) == (25 + 20 + 35) * 320  # stops 0.7 s after the speech
+    gone = Tap()  # nothing ever comes: the take ends instead of waiting for ever
+    gone.read = lambda timeout=None: b""  # type: ignore[method-assign]
+    assert len(record_take(gone, seconds=1.0)) == 0

@@ -73,10 +73,12 @@ def record_take(microphone: AudioInput, seconds: float = TAKE_SECONDS) -> np.nda
     heard = quiet_after = 0
     floor = None
     spoke = False
+    waited = 0  # reads that brought nothing: a microphone that stops sending ends the take
     while heard < seconds * SAMPLE_RATE:
         pcm = microphone.read(timeout=0.5)
         if not pcm:
-            if microphone.ended:
+            waited += 1
+            if microphone.ended or waited * 0.5 > seconds + 5.0:
                 break
             continue
         block = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
