@@ -4,6 +4,7 @@ a command out when one class is likely enough."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,15 @@ from voicecoach.hear.spotter.model import SpotterModel, load_model
 log = logging.getLogger(__name__)
 
 PHRASE_SECONDS = 0.6  # a guess at how long the phrase heard was: the head only knows when it ended
+
+
+@dataclass(frozen=True)
+class SpotterStep:
+    """The head's probabilities at one step (every 80 ms), before any listen_for narrowing; `end_seconds`
+    is where the audio it heard ends, on the same clock as `Heard` times."""
+
+    end_seconds: float
+    probabilities: Mapping[Intent, float]  # every intent of the model; "none" is what is left
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,11 @@ class SpotterRecogniser:
         self._intents = [None, *self.model.intents]
         self._origin = 0  # samples fed before the stream now being heard (flush starts a new one)
         self._fed = 0  # samples fed in all
+        self._observers: list[Callable[[SpotterStep], None]] = []
+
+    def observe(self, observer: Callable[[SpotterStep], None]) -> None:
+        """Call `observer` with every step's probabilities, as the step is heard (fusion weighs them)."""
+        self._observers.append(observer)
 
     def use_model(self, model: SpotterModel) -> None:
         """Hear with `model` from the next embedding on (a voice just enrolled); it must have the
@@ -84,18 +99,24 @@ class SpotterRecogniser:
 
     def _hear(self, samples: np.ndarray) -> list[Heard]:
         heard = []
-        for embedding in self._embedder.feed(samples):
+        embeddings = self._embedder.feed(samples)
+        first = self._embedder.embeddings_done - len(embeddings)  # the index of the first new one
+        for index, embedding in enumerate(embeddings, start=first):
             self._window = np.concatenate([self._window, embedding[np.newaxis]])[-WINDOW:]
             if len(self._window) < WINDOW:
                 continue
             probabilities = self.model.head.forward(self._window[np.newaxis])[0]
+            heard_samples = FIRST_HEARD_SAMPLES + index * STEP_SAMPLES
+            end = min(self._origin + heard_samples, self._fed) / SAMPLE_RATE
+            if self._observers:
+                step = SpotterStep(end, dict(zip(self.model.intents, map(float, probabilities[1:]))))
+                for observer in self._observers:
+                    observer(step)
             cls = self._decider(probabilities, self._allowed)
             if cls is None:
                 continue
             intent = self._intents[cls]
             assert intent is not None
-            heard_samples = FIRST_HEARD_SAMPLES + (self._embedder.embeddings_done - 1) * STEP_SAMPLES
-            end = min(self._origin + heard_samples, self._fed) / SAMPLE_RATE
             confidence = float(probabilities[cls])
             heard.append(Heard(intent, spoken_name(intent), confidence, max(0.0, end - PHRASE_SECONDS), end))
             log.debug("spotted %s (%.2f) at %.2f s", intent.value, confidence, end)
