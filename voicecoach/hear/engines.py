@@ -1,11 +1,12 @@
-"""Choosing the recogniser: Vosk when a Vosk model is installed, PocketSphinx otherwise; the trained
-spotter when asked for by name."""
+"""Choosing the recogniser: the grammar recogniser (Vosk when a Vosk model is installed, PocketSphinx
+otherwise), the trained spotter, or both fused into one decision."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,15 @@ from voicecoach.hear.models import find_vosk_model, search_dirs
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "vosk", "pocketsphinx", "spotter")
+ENGINES = ("auto", "vosk", "pocketsphinx", "spotter", "fusion")
+
+# Fusion runs the grammar recogniser looser than it runs alone, so that its weaker candidates reach
+# the fusion rule as evidence: PocketSphinx's rejection threshold this many log units a frame lower
+# (its confidence scale widened so the candidates spread over 0.5..1), Vosk's minimum confidence this
+# much lower.
+FUSION_SPHINX_LOOSER_LLR = 30.0
+FUSION_SPHINX_CONFIDENCE_SCALE_LLR = 20.0
+FUSION_VOSK_LOOSER_CONFIDENCE = 0.3
 
 
 def open_recogniser(engine: str = "auto", model: Path | None = None, **options: Any) -> Recogniser:
@@ -35,6 +44,8 @@ def open_recogniser(engine: str = "auto", model: Path | None = None, **options: 
 
         log.info("hearing with the trained command spotter")
         return SpotterRecogniser(_options(SpotterOptions, options | {"enrolled": enrolled}, strict=False))
+    if engine == "fusion":
+        return open_fusion(model, enrolled=enrolled, **options)
     vosk_model = find_vosk_model(model) if engine in ("auto", "vosk") else None
     if engine == "vosk" or (engine == "auto" and vosk_model is not None):
         if vosk_model is None:
@@ -51,6 +62,49 @@ def open_recogniser(engine: str = "auto", model: Path | None = None, **options: 
     sphinx = _import_sphinx()
     log.info("hearing with PocketSphinx")
     return sphinx.SphinxRecogniser(options=_options(sphinx.SphinxOptions, options, strict=engine != "auto"))
+
+
+def open_fusion(model: Path | None = None, trace: list | None = None, **options: Any) -> Recogniser:
+    """The spotter and the grammar recogniser (Vosk when a model is found, else PocketSphinx) fused.
+
+    `options` may be fields of SpotterOptions, VoskOptions or SphinxOptions (the grammar's own
+    thresholds, as it would run alone; fusion loosens them) and of FusionOptions (which override the
+    tuned rule for that grammar engine). `trace`: see FusedRecogniser.
+    """
+    from voicecoach.hear.fusion.decide import FusionOptions
+    from voicecoach.hear.fusion.engine import TUNED, FusedRecogniser
+    from voicecoach.hear.spotter.engine import SpotterOptions, SpotterRecogniser
+
+    spotter = SpotterRecogniser(_options(SpotterOptions, options, strict=False))
+    vosk_model = find_vosk_model(model)
+    grammar: Recogniser
+    if vosk_model is not None:
+        from voicecoach.hear.vosk_engine import VoskOptions, VoskRecogniser
+
+        alone = _options(VoskOptions, options, strict=False)
+        looser = dataclasses.replace(
+            alone, min_confidence=max(0.0, alone.min_confidence - FUSION_VOSK_LOOSER_CONFIDENCE)
+        )
+        grammar, accepts = VoskRecogniser(vosk_model, looser), alone.min_confidence
+    else:
+        sphinx = _import_sphinx()
+        alone = _options(sphinx.SphinxOptions, options, strict=False)
+        looser = dataclasses.replace(
+            alone,
+            reject_below_llr=alone.reject_below_llr - FUSION_SPHINX_LOOSER_LLR,
+            confidence_scale_llr=FUSION_SPHINX_CONFIDENCE_SCALE_LLR,
+        )
+        # the looser engine's confidence where the engine alone would have accepted
+        accepts = 1.0 / (1.0 + math.exp(-FUSION_SPHINX_LOOSER_LLR / FUSION_SPHINX_CONFIDENCE_SCALE_LLR))
+        grammar = sphinx.SphinxRecogniser(options=looser)
+    rule = dataclasses.replace(TUNED[grammar.name], **_fields(FusionOptions, options))
+    log.info("hearing with the spotter and %s, fused", grammar.name)
+    return FusedRecogniser(spotter, grammar, rule, grammar_accepts=accepts, trace=trace)
+
+
+def _fields(cls: type, given: dict[str, Any]) -> dict[str, Any]:
+    known = {field.name for field in dataclasses.fields(cls)}
+    return {name: value for name, value in given.items() if name in known}
 
 
 def _options(cls: type, given: dict[str, Any], strict: bool) -> Any:

@@ -1,0 +1,149 @@
+"""The fused recogniser: the spotter and a grammar recogniser fed the same audio, one decision."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from voicecoach.core.commands import Intent
+from voicecoach.hear import Heard, Recogniser
+from voicecoach.hear.fusion.decide import FusionDecider, FusionOptions, Step
+
+log = logging.getLogger(__name__)
+
+
+class StepLike(Protocol):
+    @property
+    def end_seconds(self) -> float: ...
+
+    @property
+    def probabilities(self) -> Any: ...
+
+
+class ObservableSpotter(Recogniser, Protocol):
+    """A recogniser that reports its per-step probabilities (the spotter's `observe`)."""
+
+    def observe(self, observer: Callable[[Any], None]) -> None: ...
+
+
+@dataclass
+class Tally:
+    """What each engine inside would have acted on alone, and the CPU it took (for the benchmark)."""
+
+    heard: dict[str, list[Heard]] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class FusedRecogniser:
+    """The spotter and the grammar recogniser on one stream; see `decide` for the rule.
+
+    `grammar` should be run looser than it runs alone (its weaker candidates are evidence too);
+    `grammar_accepts` is the confidence at which it would have accepted alone, so `take_alone` can
+    say what each engine would have heard by itself. `trace`, when a list, receives every input of
+    the rule in order, so a tuning run can replay them under other options."""
+
+    def __init__(
+        self,
+        spotter: ObservableSpotter,
+        grammar: Recogniser,
+        options: FusionOptions | None = None,
+        grammar_accepts: float = 0.5,
+        trace: list[tuple[str, Any]] | None = None,
+    ) -> None:
+        self.name = "fusion"
+        self.spotter, self.grammar = spotter, grammar
+        self.decider = FusionDecider(options)
+        self.grammar_accepts = grammar_accepts
+        self.parts = (spotter.name, grammar.name)
+        self.trace = trace
+        self._heard: list[Heard] = []
+        self._tally = Tally()
+        spotter.observe(self._on_step)
+
+    def listen_for(self, intents: frozenset[Intent]) -> None:
+        self.spotter.listen_for(intents)
+        self.grammar.listen_for(intents)
+        self.decider.listen_for(intents)
+        if self.trace is not None:
+            self.trace.append(("listen_for", frozenset(intents)))
+
+    def feed(self, pcm: bytes) -> list[Heard]:
+        if self.trace is not None:
+            self.trace.append(("fed", len(pcm) // 2))
+        self._spotter(self.spotter.feed, pcm)
+        self._grammar(self.grammar.feed, pcm)
+        return self._take()
+
+    def flush(self) -> list[Heard]:
+        self._spotter(lambda _: self.spotter.flush(), b"")
+        self._grammar(lambda _: self.grammar.flush(), b"")
+        if self.trace is not None:
+            self.trace.append(("flush", None))
+        self._heard += self.decider.flush()
+        return self._take()
+
+    def take_alone(self) -> Tally:
+        """What each engine alone would have acted on since last asked, and the CPU each took."""
+        tally, self._tally = self._tally, Tally()
+        return tally
+
+    def _spotter(self, call: Callable[[bytes], list[Heard]], pcm: bytes) -> None:
+        started = time.process_time()
+        alone = call(pcm)  # its steps reach the rule through _on_step on the way
+        self._count(self.spotter.name, alone, started)
+
+    def _grammar(self, call: Callable[[bytes], list[Heard]], pcm: bytes) -> None:
+        started = time.process_time()
+        candidates = call(pcm)
+        self._count(self.grammar.name, [c for c in candidates if c.confidence >= self.grammar_accepts], started)
+        for candidate in candidates:
+            if self.trace is not None:
+                self.trace.append(("candidate", candidate))
+            self._heard += self.decider.candidate(candidate)
+
+    def _on_step(self, step: StepLike) -> None:
+        if self.trace is not None:
+            self.trace.append(("step", step))
+        self._heard += self.decider.step(Step(step.end_seconds, step.probabilities))
+
+    def _count(self, part: str, heard: list[Heard], started: float) -> None:
+        self._tally.cpu_seconds[part] = self._tally.cpu_seconds.get(part, 0.0) + time.process_time() - started
+        self._tally.heard.setdefault(part, []).extend(heard)
+
+    def _take(self) -> list[Heard]:
+        heard, self._heard = self._heard, []
+        for h in heard:
+            log.debug("acting on %s (%.2f) at %.2f s", h.intent.value, h.confidence, h.end_seconds)
+        return heard
+
+
+def replay(trace: list[tuple[str, Any]], options: FusionOptions) -> list[tuple[Heard, int]]:
+    """The commands the rule would act on, under `options`, over a recorded `trace`: each with the
+    number of samples fed when it would have been returned."""
+    decider = FusionDecider(options)
+    fed, acted = 0, []
+    for kind, value in trace:
+        if kind == "fed":
+            fed += value
+        elif kind == "step":
+            acted += [(h, fed) for h in decider.step(Step(value.end_seconds, value.probabilities))]
+        elif kind == "candidate":
+            acted += [(h, fed) for h in decider.candidate(value)]
+        elif kind == "flush":
+            acted += [(h, fed) for h in decider.flush()]
+        elif kind == "listen_for":
+            decider.listen_for(value)
+    return acted
+
+
+# The rule for each grammar engine, for the grammar as `engines.open_fusion` loosens it.
+# PocketSphinx: PLACEHOLDER until tuned.
+# Vosk: no English Vosk model can be measured here, so its values are a reasoned guess, not a tuning:
+# Vosk's confidence is its words' mean confidence (0.5 is where it accepts alone).
+TUNED: dict[str, FusionOptions] = {
+    "pocketsphinx": FusionOptions(),
+    "vosk": FusionOptions(grammar_alone=0.7, grammar_floor=0.2),
+}
