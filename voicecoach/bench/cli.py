@@ -17,7 +17,7 @@ from voicecoach.bench import plan as planning
 from voicecoach.bench import report
 from voicecoach.bench.corpus import DEFAULT_CORPUS, Corpus
 from voicecoach.bench.enrolled import add_arguments as add_enrolled_arguments
-from voicecoach.bench.heldout import HeldOutCorpus
+from voicecoach.bench.heldout import SPLITS, SplitCorpus
 from voicecoach.bench.tasks import SYSTEMS, Task, execute
 from voicecoach.errors import VoicecoachError
 
@@ -27,9 +27,20 @@ log = logging.getLogger(__name__)
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="voicecoach bench", description=__doc__)
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="the corpus folder (default: %(default)s)")
-    p.add_argument("--engine", default="auto", help="the coach's engine: auto, vosk, pocketsphinx or spotter")
+    p.add_argument(
+        "--engine",
+        default="auto",
+        help="the coach's engine: auto, vosk, pocketsphinx, spotter or fusion (fusion also reports the spotter "
+        "and the grammar recogniser alone, from the same run)",
+    )
     p.add_argument(
         "--held-out", action="store_true", help="only the corpus speakers the spotter was neither trained nor tuned on"
+    )
+    p.add_argument(
+        "--split",
+        choices=SPLITS,
+        help="only the corpus speakers of this part of the spotter's split (test is --held-out; tune is where "
+        "thresholds may be tuned)",
     )
     p.add_argument("--model", default="", help="a Vosk model folder for the coach")
     p.add_argument("--out", type=Path, default=Path("results.json"), help="the JSON results")
@@ -75,7 +86,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     sizes = planning.QUICK if args.quick else planning.FULL
     with tempfile.TemporaryDirectory(prefix="voicecoach-bench-") as tmp:
         workdir = Path(tmp)
-        corpus = (HeldOutCorpus if args.held_out else Corpus)(args.corpus.resolve())
+        split = "test" if args.held_out else args.split
+        corpus = SplitCorpus(args.corpus.resolve(), split) if split else Corpus(args.corpus.resolve())
         plan = planning.make_plan(corpus, sizes, args.seed, workdir)
         todo = [
             (system, task)
@@ -85,16 +97,19 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         results = _run_all(todo, workdir, args.jobs)
         counts = _counts(plan, results)
     figures = {system: report.figures(system, report.merge(results[system])) for system in SYSTEMS}
+    parts = report.parts_figures(results["coach"])
     result = {
         "engine": args.engine,
         "corpus": str(args.corpus),
         "seed": args.seed,
         "quick": args.quick,
-        "held_out": args.held_out,
+        "held_out": args.held_out or args.split == "test",
+        "split": "test" if args.held_out else args.split,
         "snrs_db": list(sizes.snrs_db),
         "voice_level_dbfs": round(plan.voice_dbfs, 1),
         "counts": counts,
         **figures,
+        "parts": parts,
         "elapsed_seconds": round(time.monotonic() - started, 1),
         "notes": {
             "real": "accept_real: human recordings from the corpus; accept_synthetic: flite and espeak-ng voices",
@@ -102,6 +117,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "noise": "real clips, same subset at every SNR; SNR over the speech part of each clip",
             "self_triggers": "coach: echo canceller (when available) and EchoGuard; peer: neither, as naive projects run",
             "latency": "from the energy end of speech to the chunk whose feed() returned the command; clean real and synthetic clips",
+            "parts": "a fused coach engine: what each engine inside it would have acted on alone, scored from the "
+            "same run (no self-triggers nor memory of their own; rtf is each engine's share of the fused CPU)",
             "peak_rss_mb": "a worker that only opens the recogniser and streams real clips one by one through it; "
             "peak_rss_mb_with_bench_buffers: the largest other worker, which also holds whole test streams",
         },

@@ -1,4 +1,5 @@
-"""The corpus as the spotter never heard it: only the speakers it was neither trained nor tuned on."""
+"""The corpus as one part of the spotter's speaker split sees it: `--held-out` (the test speakers,
+never trained nor tuned on) or `--split tune` (the speakers thresholds may be tuned on)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,33 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicecoach.bench.corpus import Clip, Corpus
-from voicecoach.hear.spotter.split import held_out
+from voicecoach.hear.spotter.split import speaker_of, split_of
+
+SPLITS = ("train", "tune", "test")
 
 
 @dataclass(frozen=True)
-class HeldOutCorpus(Corpus):
-    """`voicecoach bench --held-out`: every engine measured on the spotter's test speakers only."""
+class SplitCorpus(Corpus):
+    """Only the recordings whose speaker falls in `split` (train, tune or test)."""
+
+    split: str = "test"
+
+    def _keeps(self, path: Path | str) -> bool:
+        return split_of(speaker_of(path)) == self.split
 
     def words(self) -> dict[str, list[Path]]:
-        return {word: [p for p in paths if held_out(p)] for word, paths in super().words().items()}
+        return {word: [p for p in paths if self._keeps(p)] for word, paths in super().words().items()}
 
     def distractor_clips(self) -> dict[str, list[Clip]]:
-        groups = {word: [c for c in clips if held_out(c.path)] for word, clips in super().distractor_clips().items()}
+        groups = {word: [c for c in clips if self._keeps(c.path)] for word, clips in super().distractor_clips().items()}
         return {word: clips for word, clips in groups.items() if clips}
 
     def speech_files(self) -> list[Path]:
-        return [p for p in super().speech_files() if held_out(p)]
+        return [p for p in super().speech_files() if self._keeps(p)]
+
+
+@dataclass(frozen=True)
+class HeldOutCorpus(SplitCorpus):
+    """`voicecoach bench --held-out`: every engine measured on the spotter's test speakers only."""
+
+    split: str = "test"

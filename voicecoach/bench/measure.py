@@ -6,7 +6,8 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,15 @@ class Event:
     heard: Heard
     returned_seconds: float
     reason: str | None = None  # why the barge-in guard ignored it (None: it got through)
+
+
+@dataclass
+class Parts:
+    """What each engine inside a fused recogniser would have acted on alone (its `take_alone`), as
+    events on the same stream, and the CPU seconds each took."""
+
+    events: dict[str, list[Event]] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,13 +60,25 @@ def run(
     cost: Cost,
     before_chunk: Callable[[int, np.ndarray], np.ndarray] | None = None,
     judge: Callable[[Heard], str | None] | None = None,
+    parts: Parts | None = None,
 ) -> list[Event]:
     """Feed `stream` in chunks of 20-64 ms, then flush. `before_chunk(first_sample, chunk)` may change
     each chunk first (an echo canceller); its time is not counted as the recogniser's. `judge` gives
     each Heard its verdict at the moment it is returned (the barge-in guard). Event times are
-    seconds from the start of `stream`."""
+    seconds from the start of `stream`. `parts` collects, from a fused recogniser, what each engine
+    inside it would have acted on alone."""
     origin = cost.audio_seconds
     events: list[Event] = []
+    take_alone: Callable[[], Any] | None = getattr(recogniser, "take_alone", None) if parts is not None else None
+
+    def alone(returned: float) -> None:
+        if take_alone is None or parts is None:
+            return
+        tally = take_alone()
+        for name, heard in tally.heard.items():
+            parts.events.setdefault(name, []).extend(event(h, returned) for h in heard)
+        for name, seconds in tally.cpu_seconds.items():
+            parts.cpu_seconds[name] = parts.cpu_seconds.get(name, 0.0) + seconds
 
     def event(heard: Heard, returned: float) -> Event:
         here = dataclasses.replace(
@@ -75,9 +97,11 @@ def run(
         cost.cpu_seconds += time.process_time() - started
         at += len(chunk)
         events += [event(h, at / SAMPLE_RATE) for h in heard]
+        alone(at / SAMPLE_RATE)
     started = time.process_time()
     heard = recogniser.flush()
     cost.cpu_seconds += time.process_time() - started
+    alone(len(stream) / SAMPLE_RATE)
     cost.audio_seconds += len(stream) / SAMPLE_RATE
     return events + [event(h, len(stream) / SAMPLE_RATE) for h in heard]
 

@@ -36,6 +36,32 @@ def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+def parts_figures(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The figures of each engine inside a fused recogniser, alone, from the "parts" of its results."""
+    names = sorted({name for result in results for name in result.get("parts", {})})
+    figures = {}
+    for name in names:
+        alone = [
+            {
+                **result["parts"][name],
+                "recogniser": name,
+                "audio_seconds": result["audio_seconds"],
+                "cpu_seconds": result["parts"][name].get("cpu_seconds", 0.0),
+                "peak_rss_mb": 0.0,
+            }
+            for result in results
+            if name in result.get("parts", {})
+        ]
+        figures[name] = {
+            **figures_of(merge(alone)),
+            "peak_rss_mb": None,
+            "peak_rss_mb_with_bench_buffers": None,
+            "self_triggers": None,
+            "self_triggers_unguarded": None,
+        }
+    return figures
+
+
 def _by_label(outcomes: list[dict[str, Any]], key=lambda label: label) -> dict[str, float | None]:
     groups: dict[str, list[bool]] = defaultdict(list)
     for o in outcomes:
@@ -45,6 +71,13 @@ def _by_label(outcomes: list[dict[str, Any]], key=lambda label: label) -> dict[s
 
 def figures(system: str, merged: dict[str, Any]) -> dict[str, Any]:
     """The figures of one system, as they go into the JSON."""
+    out = figures_of(merged)
+    out.update(_self_triggers(system, merged.get("self", {})))
+    return out
+
+
+def figures_of(merged: dict[str, Any]) -> dict[str, Any]:
+    """The figures of one system's clips, noises, speech and cost (no self-triggers)."""
     real, synthetic = merged.get("real", []), merged.get("synthetic", [])
     distractors = merged.get("false_accept", [])
     noise = {
@@ -57,7 +90,6 @@ def figures(system: str, merged: dict[str, Any]) -> dict[str, Any]:
     at_10 = [v for by_snr in noise.values() for snr, v in by_snr.items() if float(snr) == 10 and v is not None]
     latencies = [o["latency_ms"] for o in real + synthetic if o["latency_ms"] is not None]
     speech = merged.get("speech", {"seconds": 0.0, "hits": []})
-    self_ = merged.get("self", {})
     out: dict[str, Any] = {
         "recogniser": merged.get("recogniser"),
         "accept_real": _by_label(real),
@@ -84,7 +116,6 @@ def figures(system: str, merged: dict[str, Any]) -> dict[str, Any]:
         "audio_seconds": round(merged["audio_seconds"], 1),
         "latency_clips": len(latencies),
     }
-    out.update(_self_triggers(system, self_))
     return out
 
 
@@ -115,7 +146,7 @@ def _self_triggers(system: str, self_: dict[str, Any]) -> dict[str, Any]:
 
 ROWS = (
     ("accept_real_mean", "Acceptance, real recordings (all clips)", "pct"),
-    ("accept_synthetic_mean", "Acceptance, synthetic speech (flite, espeak-ng)", "pct"),
+    ("accept_synthetic_mean", "Acceptance, synthetic voices never trained on (flite, espeak-ng; every phrase)", "pct"),
     ("accept_10db_mean", "Acceptance at 10 dB SNR (mean over noises, real clips)", "pct"),
     ("false_accept_words", "False accepts, non-command words", "pct"),
     ("false_activations_per_hour", "False activations per hour, continuous read speech", "num"),
@@ -135,22 +166,21 @@ def _cell(value: Any, style: str) -> str:
 
 
 def table(report: dict[str, Any]) -> str:
+    """The Markdown table: the coach, each engine inside it when it is fused (alone, same run), the peer."""
     coach, peer = report["coach"], report["peer"]
-    lines = ["| figure | coach | peer |", "|---|---:|---:|"]
-    lines += [
-        f"| {label} | {_cell(coach.get(key), style)} | {_cell(peer.get(key), style)} |" for key, label, style in ROWS
-    ]
-    for word in sorted(set(coach["accept_real"]) | set(peer["accept_real"])):
+    columns = [(f"coach ({coach.get('recogniser')})", coach)]
+    columns += [(f"{name} alone", figures) for name, figures in report.get("parts", {}).items()]
+    columns.append(("peer", peer))
+    lines = ["| figure | " + " | ".join(name for name, _ in columns) + " |", "|---|" + "---:|" * len(columns)]
+    for key, label, style in ROWS:
+        lines.append(f"| {label} | " + " | ".join(_cell(c.get(key), style) for _, c in columns) + " |")
+    for word in sorted({w for _, c in columns for w in c["accept_real"]}):
         n = report["counts"]["accept_real"].get(word, 0)
-        lines.append(
-            f"| real “{word}” ({n}) | {_cell(coach['accept_real'].get(word), 'pct')} | "
-            f"{_cell(peer['accept_real'].get(word), 'pct')} |"
-        )
+        cells = " | ".join(_cell(c["accept_real"].get(word), "pct") for _, c in columns)
+        lines.append(f"| real “{word}” ({n}) | {cells} |")
     for snr in report["snrs_db"]:
-        means = [_snr_mean(report[s]["accept_noise"], snr) for s in ("coach", "peer")]
-        lines.append(
-            f"| noise {snr:g} dB SNR (mean of {len(coach['accept_noise'])}) | {_cell(means[0], 'pct')} | {_cell(means[1], 'pct')} |"
-        )
+        cells = " | ".join(_cell(_snr_mean(c["accept_noise"], snr), "pct") for _, c in columns)
+        lines.append(f"| noise {snr:g} dB SNR (mean of {len(coach['accept_noise'])}) | {cells} |")
     return "\n".join(lines)
 
 

@@ -89,24 +89,43 @@ def execute(task: Task) -> dict[str, Any]:
     recogniser = open_system(task)
     cost = measure.Cost()
     result: dict[str, Any] = {"system": task.system, "recogniser": recogniser.name}
+    # A fused recogniser also says what each engine inside it would have heard alone: those are
+    # scored too, from the same run, under result["parts"] (not for self-triggers nor memory).
+    fused = hasattr(recogniser, "take_alone")
+    parts: dict[str, dict[str, Any]] = {name: {} for name in getattr(recogniser, "parts", ())}
     for kind in task.kinds:
         rng = np.random.default_rng([task.seed, SYSTEMS.index(task.system), KINDS.index(kind), len(task.files)])
+        alone = measure.Parts() if fused else None
         if kind in ("real", "synthetic", "false_accept"):
-            result[kind] = _clips(recogniser, task.unpacked(kind), rng, cost)
+            clips = task.unpacked(kind)
+            result[kind], by_part = _clips(recogniser, clips, rng, cost, alone=alone)
+            for name in parts:
+                parts[name][kind] = by_part.get(name, [])
         elif kind == "noise":
             clips = task.unpacked(kind)
-            result[kind] = {
-                name: {f"{snr:g}": _clips(recogniser, clips, rng, cost, read_wav(path), snr) for snr in task.snrs_db}
-                for name, path in task.noises
-            }
+            result[kind] = {}
+            for name, path in task.noises:
+                noise = read_wav(path)
+                for snr in task.snrs_db:
+                    scored, by_part = _clips(recogniser, clips, rng, cost, noise, snr, alone)
+                    result[kind].setdefault(name, {})[f"{snr:g}"] = scored
+                    for part in parts:
+                        parts[part].setdefault(kind, {}).setdefault(name, {})[f"{snr:g}"] = by_part.get(part, [])
         elif kind == "speech":
-            result[kind] = _speech(recogniser, [Path(f) for f in task.files], rng, cost)
+            result[kind], heard_alone = _speech(recogniser, [Path(f) for f in task.files], rng, cost, alone)
+            for name in parts:
+                parts[name][kind] = heard_alone.get(name, {"seconds": result[kind]["seconds"], "hits": []})
         elif kind == "self":
             result[kind] = _self(recogniser, task, rng, cost)
         elif kind == "memory":
             result[kind] = _memory(recogniser, task.unpacked(kind), rng, cost)
+        if alone is not None:
+            for name in parts:
+                parts[name]["cpu_seconds"] = parts[name].get("cpu_seconds", 0.0) + alone.cpu_seconds.get(name, 0.0)
     result["cpu_seconds"], result["audio_seconds"] = cost.cpu_seconds, cost.audio_seconds
     result["peak_rss_mb"] = peak_rss_mb()
+    if parts and any(kind in task.kinds for kind in ("real", "synthetic", "false_accept", "noise", "speech")):
+        result["parts"] = parts
     return result
 
 
@@ -117,14 +136,29 @@ def _clips(
     cost: measure.Cost,
     noise: np.ndarray | None = None,
     snr_db: float | None = None,
-) -> list[dict[str, Any]]:
+    alone: measure.Parts | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """Each clip's outcome, and (`alone`: from a fused recogniser) each inner engine's outcomes."""
     pcm, placed = stream.build([read_wav(c.path) for c in clips], rng, noise, snr_db)
-    events = measure.run(recogniser, pcm, rng, cost)
-    outcomes = measure.score(events, placed, [c.intent for c in clips])
-    return [
-        {"label": c.label, "path": c.path, "accepted": o.accepted, "heard": list(o.heard), "latency_ms": o.latency_ms}
-        for c, o in zip(clips, outcomes)
-    ]
+    events = measure.run(recogniser, pcm, rng, cost, parts=alone)
+    expected = [c.intent for c in clips]
+
+    def scored(events: list[measure.Event]) -> list[dict[str, Any]]:
+        return [
+            {
+                "label": c.label,
+                "path": c.path,
+                "accepted": o.accepted,
+                "heard": list(o.heard),
+                "latency_ms": o.latency_ms,
+            }
+            for c, o in zip(clips, measure.score(events, placed, expected))
+        ]
+
+    by_part = {name: scored(part_events) for name, part_events in (alone.events if alone else {}).items()}
+    for name in getattr(recogniser, "parts", ()) if alone else ():
+        by_part.setdefault(name, scored([]))
+    return scored(events), by_part
 
 
 def _memory(recogniser: Recogniser, clips: list[Clip], rng: np.random.Generator, cost: measure.Cost) -> dict[str, Any]:
@@ -136,24 +170,35 @@ def _memory(recogniser: Recogniser, clips: list[Clip], rng: np.random.Generator,
     return {"clips": len(clips), "peak_rss_mb": peak_rss_mb()}
 
 
-def _speech(recogniser: Recogniser, files: list[Path], rng: np.random.Generator, cost: measure.Cost) -> dict[str, Any]:
-    """All the files end to end, each after a short gap; every command heard, with its file and time."""
+def _speech(
+    recogniser: Recogniser,
+    files: list[Path],
+    rng: np.random.Generator,
+    cost: measure.Cost,
+    alone: measure.Parts | None = None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """All the files end to end, each after a short gap; every command heard, with its file and time
+    (and the same for each engine inside a fused recogniser)."""
     recordings = [read_wav(f) for f in files]
     pcm, placed = stream.build(recordings, rng, gap_seconds=0.5)
-    events = measure.run(recogniser, pcm, rng, cost)
-    hits = []
-    for event in events:
-        into = [p for p in placed if p.start_seconds <= event.heard.start_seconds < p.end_seconds + 0.5]
-        where = into[0] if into else placed[-1]
-        hits.append(
-            {
-                "file": str(files[where.index]),
-                "at_seconds": round(event.heard.start_seconds - where.start_seconds, 2),
-                "phrase": event.heard.phrase,
-                "intent": event.heard.intent.value,
-            }
-        )
-    return {"seconds": len(pcm) / SAMPLE_RATE, "hits": hits}
+    events = measure.run(recogniser, pcm, rng, cost, parts=alone)
+
+    def hits(events: list[measure.Event]) -> dict[str, Any]:
+        found = []
+        for event in events:
+            into = [p for p in placed if p.start_seconds <= event.heard.start_seconds < p.end_seconds + 0.5]
+            where = into[0] if into else placed[-1]
+            found.append(
+                {
+                    "file": str(files[where.index]),
+                    "at_seconds": round(event.heard.start_seconds - where.start_seconds, 2),
+                    "phrase": event.heard.phrase,
+                    "intent": event.heard.intent.value,
+                }
+            )
+        return {"seconds": len(pcm) / SAMPLE_RATE, "hits": found}
+
+    return hits(events), {name: hits(part_events) for name, part_events in (alone.events if alone else {}).items()}
 
 
 def _self(recogniser: Recogniser, task: Task, rng: np.random.Generator, cost: measure.Cost) -> dict[str, Any]:
