@@ -89,7 +89,9 @@ def test_a_named_engine_rejects_options_it_does_not_have(no_models: Path) -> Non
 
 
 def test_an_unknown_engine_is_one_sentence() -> None:
-    expected = r"^There is no speech engine called 'whisper'; choose one of auto, vosk, pocketsphinx, spotter\.$"
+    expected = (
+        r"^There is no speech engine called 'whisper'; choose one of auto, vosk, pocketsphinx, spotter, fusion\.$"
+    )
     with pytest.raises(ModelError, match=expected):
         engines.open_recogniser("whisper")
 

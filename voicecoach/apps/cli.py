@@ -207,7 +207,7 @@ def _routine(args: argparse.Namespace, library: Library) -> str:
     return args.settings.routine or library.routine_ids[0]
 
 
-ENGINES = ("auto", "vosk", "pocketsphinx", "spotter")  # as voicecoach.hear.engines.ENGINES
+ENGINES = ("auto", "vosk", "pocketsphinx", "spotter", "fusion")  # as voicecoach.hear.engines.ENGINES
 
 
 # ---- argument parsing -------------------------------------------------------------------------
@@ -225,7 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the settings file (default: ~/.config/voicecoach/config.yaml or $VOICECOACH_CONFIG)",
     )
     hearing = argparse.ArgumentParser(add_help=False)
-    hearing.add_argument("--engine", choices=ENGINES, help="speech recogniser (default: auto)")
+    hearing.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="speech recogniser: auto (the default), vosk, pocketsphinx, spotter (the trained command spotter) or "
+        "fusion (the spotter and the grammar recogniser, one decision)",
+    )
     hearing.add_argument("--model", metavar="DIR", help="Vosk model directory")
     devices = argparse.ArgumentParser(add_help=False)
     devices.add_argument("--input", metavar="DEVICE", help="microphone: name or index (see `voicecoach devices`)")

@@ -85,7 +85,7 @@ class Config(BaseModel):
     rate_wpm: Annotated[int, AfterValidator(_between(MIN_RATE_WPM, MAX_RATE_WPM, " words a minute"))] = 160
     volume: Annotated[float, AfterValidator(_between(0.0, 1.0))] = 1.0
     # Hearing: the recogniser, a Vosk model folder (null: the usual places), and how sure it must be.
-    engine: Literal["auto", "vosk", "pocketsphinx", "spotter"] = "auto"
+    engine: Literal["auto", "vosk", "pocketsphinx", "spotter", "fusion"] = "auto"
     model: OptionalPath = None
     sphinx_reject_below_llr: Annotated[float, AfterValidator(_between(-100.0, 100.0))] = -40.0
     vosk_min_confidence: Annotated[float, AfterValidator(_between(0.0, 1.0))] = 0.5
