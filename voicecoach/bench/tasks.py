@@ -95,7 +95,7 @@ def execute(task: Task) -> dict[str, Any]:
     parts: dict[str, dict[str, Any]] = {name: {} for name in getattr(recogniser, "parts", ())}
     for kind in task.kinds:
         rng = np.random.default_rng([task.seed, SYSTEMS.index(task.system), KINDS.index(kind), len(task.files)])
-        alone = measure.Parts() if fused else None
+        alone = measure.Parts() if fused else None  # a fresh one for every stream: its events are that stream's
         if kind in ("real", "synthetic", "false_accept"):
             clips = task.unpacked(kind)
             result[kind], by_part = _clips(recogniser, clips, rng, cost, alone=alone)
@@ -107,10 +107,14 @@ def execute(task: Task) -> dict[str, Any]:
             for name, path in task.noises:
                 noise = read_wav(path)
                 for snr in task.snrs_db:
-                    scored, by_part = _clips(recogniser, clips, rng, cost, noise, snr, alone)
+                    stream_alone = measure.Parts() if fused else None
+                    scored, by_part = _clips(recogniser, clips, rng, cost, noise, snr, stream_alone)
                     result[kind].setdefault(name, {})[f"{snr:g}"] = scored
                     for part in parts:
                         parts[part].setdefault(kind, {}).setdefault(name, {})[f"{snr:g}"] = by_part.get(part, [])
+                    if alone is not None and stream_alone is not None:
+                        for part, seconds in stream_alone.cpu_seconds.items():
+                            alone.cpu_seconds[part] = alone.cpu_seconds.get(part, 0.0) + seconds
         elif kind == "speech":
             result[kind], heard_alone = _speech(recogniser, [Path(f) for f in task.files], rng, cost, alone)
             for name in parts:
