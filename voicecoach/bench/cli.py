@@ -43,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
         "thresholds may be tuned)",
     )
     p.add_argument("--model", default="", help="a Vosk model folder for the coach")
+    p.add_argument("--no-peer", action="store_true", help="measure the coach only, not the naive peer (faster)")
     p.add_argument("--out", type=Path, default=Path("results.json"), help="the JSON results")
     p.add_argument("--plot", type=Path, default=Path("results.png"), help="the acceptance-against-SNR plot")
     p.add_argument("--quick", action="store_true", help="a small subset, for a run of seconds")
@@ -89,14 +90,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         split = "test" if args.held_out else args.split
         corpus = SplitCorpus(args.corpus.resolve(), split) if split else Corpus(args.corpus.resolve())
         plan = planning.make_plan(corpus, sizes, args.seed, workdir)
+        systems = ("coach",) if args.no_peer else SYSTEMS
         todo = [
             (system, task)
-            for system in SYSTEMS
+            for system in systems
             for task in planning.tasks(plan, system, args.seed, args.engine, args.model, split=not args.quick)
         ]
         results = _run_all(todo, workdir, args.jobs)
         counts = _counts(plan, results)
-    figures = {system: report.figures(system, report.merge(results[system])) for system in SYSTEMS}
+    figures = {system: report.figures(system, report.merge(results[system])) for system in systems}
     parts = report.parts_figures(results["coach"])
     result = {
         "engine": args.engine,

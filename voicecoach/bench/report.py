@@ -167,10 +167,11 @@ def _cell(value: Any, style: str) -> str:
 
 def table(report: dict[str, Any]) -> str:
     """The Markdown table: the coach, each engine inside it when it is fused (alone, same run), the peer."""
-    coach, peer = report["coach"], report["peer"]
+    coach = report["coach"]
     columns = [(f"coach ({coach.get('recogniser')})", coach)]
     columns += [(f"{name} alone", figures) for name, figures in report.get("parts", {}).items()]
-    columns.append(("peer", peer))
+    if "peer" in report:
+        columns.append(("peer", report["peer"]))
     lines = ["| figure | " + " | ".join(name for name, _ in columns) + " |", "|---|" + "---:|" * len(columns)]
     for key, label, style in ROWS:
         lines.append(f"| {label} | " + " | ".join(_cell(c.get(key), style) for _, c in columns) + " |")
@@ -199,6 +200,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
     snrs = sorted(report["snrs_db"])
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for system, colour in (("coach", "tab:blue"), ("peer", "tab:orange")):
+        if system not in report:
+            continue
         noise = report[system]["accept_noise"]
         for by_snr in noise.values():
             values = [by_snr.get(f"{s:g}") for s in snrs]
