@@ -36,6 +36,7 @@ class Parts:
 
     events: dict[str, list[Event]] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    audio_seconds: float = 0.0
 
 
 @dataclass
@@ -102,6 +103,8 @@ def run(
     heard = recogniser.flush()
     cost.cpu_seconds += time.process_time() - started
     alone(len(stream) / SAMPLE_RATE)
+    if parts is not None:
+        parts.audio_seconds += len(stream) / SAMPLE_RATE
     cost.audio_seconds += len(stream) / SAMPLE_RATE
     return events + [event(h, len(stream) / SAMPLE_RATE) for h in heard]
 

@@ -45,7 +45,7 @@ def parts_figures(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             {
                 **result["parts"][name],
                 "recogniser": name,
-                "audio_seconds": result["audio_seconds"],
+                "audio_seconds": result["parts"][name].get("audio_seconds", 0.0),
                 "cpu_seconds": result["parts"][name].get("cpu_seconds", 0.0),
                 "peak_rss_mb": 0.0,
             }

@@ -113,6 +113,7 @@ def execute(task: Task) -> dict[str, Any]:
                     for part in parts:
                         parts[part].setdefault(kind, {}).setdefault(name, {})[f"{snr:g}"] = by_part.get(part, [])
                     if alone is not None and stream_alone is not None:
+                        alone.audio_seconds += stream_alone.audio_seconds
                         for part, seconds in stream_alone.cpu_seconds.items():
                             alone.cpu_seconds[part] = alone.cpu_seconds.get(part, 0.0) + seconds
         elif kind == "speech":
@@ -126,6 +127,7 @@ def execute(task: Task) -> dict[str, Any]:
         if alone is not None:
             for name in parts:
                 parts[name]["cpu_seconds"] = parts[name].get("cpu_seconds", 0.0) + alone.cpu_seconds.get(name, 0.0)
+                parts[name]["audio_seconds"] = parts[name].get("audio_seconds", 0.0) + alone.audio_seconds
     result["cpu_seconds"], result["audio_seconds"] = cost.cpu_seconds, cost.audio_seconds
     result["peak_rss_mb"] = peak_rss_mb()
     if parts and any(kind in task.kinds for kind in ("real", "synthetic", "false_accept", "noise", "speech")):
