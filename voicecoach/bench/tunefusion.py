@@ -5,20 +5,20 @@
 Theory of operation: the spotter and the (looser) grammar recogniser are run once over streams built
 as the benchmark builds them, from the corpus speakers of the spotter's *tune* split (real commands,
 the same at 10 dB SNR in every noise, non-command words, continuous speech) and from synthetic
-voices the benchmark never uses (for the words with no real recordings). The tune speakers' read
-speech is only a couple of minutes, where one false activation is 25 an hour, so the continuous
-speech of the *train* speakers is heard too and false activations are counted over both; the spotter
-learnt to reject that speech, so its count there is optimistic (the bench's --held-out figure is
-the one to believe). Every input of the fusion
+voices the benchmark never uses (for the words with no real recordings). False activations are
+counted on the tune speakers' read speech only (2.3 minutes: one false activation there reads 26 an
+hour). The train speakers' speech is heard and reported too, never scored: the spotter learnt to
+reject it, and counting it made the spotter look far safer than it is (a first tuning that did
+measured 3.9 false activations an hour for the spotter alone there, 54 on the held-out speakers). Every input of the fusion
 rule is recorded (`FusedRecogniser.trace`), so each candidate setting is judged by replaying the
 record, in well under a second, instead of hearing the audio again. The settings are searched one
 option at a time (coordinate ascent, a few rounds) for the best score:
 
     score = 0.4 real + 0.3 at 10 dB + 0.3 synthetic  -  2 x non-command words accepted
-            -  0.004 x false activations an hour of speech
+            -  0.002 x false activations an hour of speech
 
-(so one false activation in the quarter of an hour of speech costs about 1.6 points of acceptance,
-and 1 % of non-command words two). The best setting, the default's and every engine
+(so one false activation in the tune speakers' speech costs about five points of acceptance, and
+1 % of non-command words two). The best setting, the default's and every engine
 alone are written to --out; `voicecoach.hear.fusion.engine.TUNED` records the chosen values.
 """
 
@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 GRID: dict[str, tuple[Any, ...]] = {
     "spotter_alone": (0.85, 0.9, 0.925, 0.95, 0.975, 0.99),
     "spotter_alone_steps": (1, 2, 3),
-    "spotter_alone_untrusted": (0.95, 0.99, 1.01),
     "grammar_alone": (0.82, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 1.01),
     "grammar_floor": (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8),
     "agree": (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.9),
@@ -125,9 +124,11 @@ def record(corpus_root: Path, workdir: Path, seed: int = 1) -> list[Recorded]:
         hear("noise", noise_clips, [read_wav(c.path) for c in noise_clips], read_wav(path))
     hear("false_accept", distractors, [read_wav(c.path) for c in distractors])
     hear("synthetic", synthetic, [read_wav(c.path) for c in synthetic])
-    files = corpus.speech_files() + SplitCorpus(corpus_root, "train").speech_files()
-    for shard in (files[0::2], files[1::2]):
-        hear("speech", [Clip(str(f), "speech", None) for f in shard], [read_wav(f) for f in shard])
+    files = corpus.speech_files()
+    hear("speech", [Clip(str(f), "speech", None) for f in files], [read_wav(f) for f in files])
+    train = SplitCorpus(corpus_root, "train").speech_files()
+    for shard in (train[0::2], train[1::2]):
+        hear("speech_train", [Clip(str(f), "speech", None) for f in shard], [read_wav(f) for f in shard])
     return recorded
 
 
@@ -153,12 +154,13 @@ def figures(recorded: list[Recorded], options: FusionOptions | None = None, part
     `part`, of one engine alone as recorded), over the recorded streams."""
     accepted: dict[str, list[bool]] = {"real": [], "noise": [], "synthetic": []}
     distractors: list[bool] = []
-    hits, speech_seconds = 0, 0.0
+    hits = {"speech": 0, "speech_train": 0}
+    seconds = {"speech": 0.0, "speech_train": 0.0}
     for rec in recorded:
         events = _events(rec, options, part)
-        if rec.kind == "speech":
-            hits += len(events)
-            speech_seconds += rec.seconds
+        if rec.kind in hits:
+            hits[rec.kind] += len(events)
+            seconds[rec.kind] += rec.seconds
             continue
         outcomes = measure.score(events, rec.placed, [c.intent for c in rec.clips])
         if rec.kind == "false_accept":
@@ -167,13 +169,15 @@ def figures(recorded: list[Recorded], options: FusionOptions | None = None, part
             accepted[rec.kind] += [o.accepted for o in outcomes]
     out = {kind: float(np.mean(flags)) if flags else 0.0 for kind, flags in accepted.items()}
     out["false_accept_words"] = float(np.mean(distractors)) if distractors else 0.0
-    out["false_activations_per_hour"] = hits / (speech_seconds / 3600) if speech_seconds else 0.0
+    per_hour = {kind: hits[kind] / (seconds[kind] / 3600) if seconds[kind] else 0.0 for kind in hits}
+    out["false_activations_per_hour"] = per_hour["speech"]
+    out["false_activations_per_hour_train_speech_not_scored"] = per_hour["speech_train"]
     out["score"] = (
         0.4 * out["real"]
         + 0.3 * out["noise"]
         + 0.3 * out["synthetic"]
         - 2 * out["false_accept_words"]
-        - 0.004 * out["false_activations_per_hour"]
+        - 0.002 * out["false_activations_per_hour"]
     )
     return {k: round(v, 4) for k, v in out.items()}
 
@@ -250,13 +254,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.recording is not None:
             args.recording.parent.mkdir(parents=True, exist_ok=True)
             args.recording.write_bytes(pickle.dumps(recorded))
-    # the spotter's own thresholds for the words it has real recordings of, and a middling start
-    start = FusionOptions(grammar_alone=0.9, grammar_floor=0.6, agree=0.3, veto=1.01)
+    # the spotter's own thresholds for the words it has real recordings of, and a middling start; the
+    # spotter never acts alone on a word it learnt from synthetic speech only: the tune split has no
+    # real recordings of those words, and its synthetic voices here are ones the spotter trained on
+    start = FusionOptions(grammar_alone=0.9, grammar_floor=0.6, agree=0.3, veto=1.01, spotter_alone_untrusted=1.01)
     best, path = tune(recorded, start)
     result = {
         "split": "tune",
         "streams": {kind: sum(len(r.clips) for r in recorded if r.kind == kind) for kind in ("real", "noise")},
         "speech_seconds": round(sum(r.seconds for r in recorded if r.kind == "speech"), 1),
+        "train_speech_seconds": round(sum(r.seconds for r in recorded if r.kind == "speech_train"), 1),
         "spotter_alone": figures(recorded, part="spotter"),
         "grammar_alone": figures(recorded, part="grammar"),
         "fusion_shipped": figures(recorded, TUNED["pocketsphinx"]),
