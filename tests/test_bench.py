@@ -121,3 +121,16 @@ def test_a_worker_reports_its_own_peak_memory_not_the_benchmarks():
     child = float(subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout)
     assert peak_rss_mb() > 200 + ballast[0]
     assert child < peak_rss_mb() - 150, (child, peak_rss_mb())
+
+
+def test_a_fused_engine_reports_each_engine_inside_it_alone_from_the_same_run(results):
+    report, _, _ = results
+    assert report["coach"]["recogniser"] == "fusion"  # what auto is
+    assert set(report["parts"]) == {"spotter", "pocketsphinx"}
+    for name, figures in report["parts"].items():
+        assert figures["recogniser"] == name
+        assert set(figures["accept_real"]) == set(WORDS)
+        assert set(figures["accept_noise"]["white_noise"]) == {"20", "10", "5", "0"}
+        assert _fraction(figures["accept_synthetic_mean"]) and figures["false_activations_per_hour"] >= 0
+        assert figures["self_triggers"] is None and figures["peak_rss_mb"] is None  # measured for the whole only
+        assert figures["rtf"] > 0 and figures["cpu_seconds"] < report["coach"]["cpu_seconds"]

@@ -1,4 +1,5 @@
-"""open_recogniser: Vosk when a Vosk model is found, PocketSphinx otherwise, options to the right one."""
+"""open_recogniser: auto fuses the spotter with the grammar recogniser, which is Vosk when a Vosk model
+is found and PocketSphinx otherwise; options go to the right one."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class FakeVosk:
 
 @dataclass(frozen=True)
 class FakeSphinxOptions:
-    min_confidence: float = 0.5
+    reject_below_llr: float = -40.0
+    confidence_scale_llr: float = 10.0
     beam: float = 1e-20
 
 
@@ -55,27 +57,58 @@ def fake_model(path: Path) -> Path:
     return path
 
 
+def grammar_of(recogniser: object) -> object:
+    """The grammar recogniser inside what auto opened (auto fuses it with the spotter)."""
+    from voicecoach.hear.fusion.engine import FusedRecogniser
+
+    assert isinstance(recogniser, FusedRecogniser) and recogniser.spotter.name == "spotter"
+    return recogniser.grammar
+
+
 def test_auto_uses_vosk_with_an_explicit_model(no_models: Path) -> None:
     recogniser = engines.open_recogniser("auto", model=Path("/some/model"), min_confidence=0.7, beam=1.0)
-    assert isinstance(recogniser, FakeVosk)
-    assert recogniser.model_path == Path("/some/model")
-    assert recogniser.options == vosk_engine.VoskOptions(min_confidence=0.7)  # beam is Sphinx's
+    vosk = grammar_of(recogniser)
+    assert isinstance(vosk, FakeVosk)
+    assert vosk.model_path == Path("/some/model")
+    # beam is Sphinx's; fusion hears Vosk's weaker candidates too, and knows where it accepts alone
+    assert vosk.options == vosk_engine.VoskOptions(min_confidence=pytest.approx(0.7 - 0.3))
+    assert recogniser.grammar_accepts == 0.7
 
 
 def test_auto_uses_vosk_with_the_environment_model(no_models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(models.ENV_VOSK_MODEL, "/from/env")
-    assert engines.open_recogniser().model_path == Path("/from/env")
+    assert grammar_of(engines.open_recogniser()).model_path == Path("/from/env")
 
 
 def test_auto_uses_an_installed_model(no_models: Path) -> None:
     installed = fake_model(no_models / "models" / "vosk-model-small-en-us-0.15")
-    assert engines.open_recogniser().model_path == installed
+    assert grammar_of(engines.open_recogniser()).model_path == installed
 
 
 def test_auto_without_a_model_uses_pocketsphinx(no_models: Path) -> None:
-    recogniser = engines.open_recogniser(min_confidence=0.7, kaldi_log_level=0)
-    assert isinstance(recogniser, FakeSphinx)
-    assert recogniser.options == FakeSphinxOptions(min_confidence=0.7)
+    sphinx = grammar_of(engines.open_recogniser(reject_below_llr=-35.0, kaldi_log_level=0))
+    assert isinstance(sphinx, FakeSphinx)
+    looser = engines.FUSION_SPHINX_LOOSER_LLR
+    assert sphinx.options == FakeSphinxOptions(reject_below_llr=-35.0 - looser, confidence_scale_llr=20.0)
+
+
+def test_a_named_grammar_engine_is_that_engine_alone(no_models: Path) -> None:
+    recogniser = engines.open_recogniser("pocketsphinx", reject_below_llr=-35.0)
+    assert isinstance(recogniser, FakeSphinx) and recogniser.options == FakeSphinxOptions(reject_below_llr=-35.0)
+
+
+def test_auto_hears_with_the_grammar_alone_when_the_spotter_cannot_load(
+    no_models: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from voicecoach.hear.spotter import engine as spotter_engine
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ModelError("The spotter needs onnxruntime (No module named 'onnxruntime').")
+
+    monkeypatch.setattr(spotter_engine, "SpotterRecogniser", broken)
+    recogniser = engines.open_recogniser()
+    assert isinstance(recogniser, FakeSphinx) and recogniser.options == FakeSphinxOptions()
+    assert "onnxruntime" in caplog.text
 
 
 def test_vosk_without_a_model_says_how_to_fetch_one(no_models: Path) -> None:
@@ -111,5 +144,5 @@ def test_auto_without_a_model_opens_the_real_pocketsphinx(tmp_path: Path, monkey
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(models, "_checkout_models_dir", lambda: None)
-    recogniser = engines.open_recogniser()
+    recogniser = grammar_of(engines.open_recogniser())
     assert type(recogniser).__name__ == "SphinxRecogniser"

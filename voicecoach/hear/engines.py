@@ -28,24 +28,32 @@ FUSION_VOSK_LOOSER_CONFIDENCE = 0.3
 
 
 def open_recogniser(engine: str = "auto", model: Path | None = None, **options: Any) -> Recogniser:
-    """The recogniser for `engine` ("auto", "vosk", "pocketsphinx" or "spotter").
+    """The recogniser for `engine` ("auto", "vosk", "pocketsphinx", "spotter" or "fusion").
 
-    auto is Vosk when a Vosk model is found (`model`, $VOICECOACH_VOSK_MODEL, then the model
-    directories), else PocketSphinx. `options` are fields of the engine's options dataclass
-    (VoskOptions, SphinxOptions); with auto, fields the chosen engine lacks are ignored. The option
-    `enrolled=False` has the spotter hear with the shipped model even when the user has enrolled
-    their voice (every other engine ignores it).
+    auto is fusion: the spotter and the grammar recogniser, which is Vosk when a Vosk model is found
+    (`model`, $VOICECOACH_VOSK_MODEL, then the model directories), else PocketSphinx; if the spotter
+    cannot be loaded (no onnxruntime), auto is that grammar recogniser alone, with a warning. It
+    measured best on held-out speakers (README, "Engines"). `options` are fields of the engine's
+    options dataclass (SpotterOptions, VoskOptions, SphinxOptions, FusionOptions); with auto and
+    fusion, fields the chosen engines lack are ignored. The option `enrolled=False` has the spotter
+    hear with the shipped model even when the user has enrolled their voice (every other engine
+    ignores it).
     """
     enrolled = bool(options.pop("enrolled", True))
     if engine not in ENGINES:
         raise ModelError(f"There is no speech engine called {engine!r}; choose one of {', '.join(ENGINES)}.")
     if engine == "spotter":
-        from voicecoach.hear.spotter.engine import SpotterOptions, SpotterRecogniser
-
         log.info("hearing with the trained command spotter")
-        return SpotterRecogniser(_options(SpotterOptions, options | {"enrolled": enrolled}, strict=False))
+        return _open_spotter(options | {"enrolled": enrolled})
     if engine == "fusion":
         return open_fusion(model, enrolled=enrolled, **options)
+    if engine == "auto":
+        try:
+            spotter = _open_spotter(options | {"enrolled": enrolled})
+        except ModelError as error:
+            log.warning("hearing without the command spotter: %s", error)
+        else:
+            return open_fusion(model, spotter=spotter, **options)
     vosk_model = find_vosk_model(model) if engine in ("auto", "vosk") else None
     if engine == "vosk" or (engine == "auto" and vosk_model is not None):
         if vosk_model is None:
@@ -64,18 +72,19 @@ def open_recogniser(engine: str = "auto", model: Path | None = None, **options: 
     return sphinx.SphinxRecogniser(options=_options(sphinx.SphinxOptions, options, strict=engine != "auto"))
 
 
-def open_fusion(model: Path | None = None, trace: list | None = None, **options: Any) -> Recogniser:
+def open_fusion(
+    model: Path | None = None, trace: list | None = None, spotter: Any = None, **options: Any
+) -> Recogniser:
     """The spotter and the grammar recogniser (Vosk when a model is found, else PocketSphinx) fused.
 
     `options` may be fields of SpotterOptions, VoskOptions or SphinxOptions (the grammar's own
     thresholds, as it would run alone; fusion loosens them) and of FusionOptions (which override the
-    tuned rule for that grammar engine). `trace`: see FusedRecogniser.
+    tuned rule for that grammar engine). `trace`: see FusedRecogniser; `spotter`: one already open.
     """
     from voicecoach.hear.fusion.decide import FusionOptions
     from voicecoach.hear.fusion.engine import TUNED, FusedRecogniser
-    from voicecoach.hear.spotter.engine import SpotterOptions, SpotterRecogniser
 
-    spotter = SpotterRecogniser(_options(SpotterOptions, options, strict=False))
+    spotter = spotter or _open_spotter(options)
     vosk_model = find_vosk_model(model)
     grammar: Recogniser
     if vosk_model is not None:
@@ -100,6 +109,12 @@ def open_fusion(model: Path | None = None, trace: list | None = None, **options:
     rule = dataclasses.replace(TUNED[grammar.name], **_fields(FusionOptions, options))
     log.info("hearing with the spotter and %s, fused", grammar.name)
     return FusedRecogniser(spotter, grammar, rule, grammar_accepts=accepts, trace=trace)
+
+
+def _open_spotter(options: dict[str, Any]) -> Any:
+    from voicecoach.hear.spotter.engine import SpotterOptions, SpotterRecogniser
+
+    return SpotterRecogniser(_options(SpotterOptions, options, strict=False))
 
 
 def _fields(cls: type, given: dict[str, Any]) -> dict[str, Any]:
