@@ -180,7 +180,7 @@ def test_defaults_agree_with_the_recognisers():
         ("volume: 1.5", "volume should be between 0 and 1, not 1.5."),
         ("volume: yes", "volume should be a number, not 'yes'."),
         ("volume: .nan", "volume should be a finite number, not nan."),
-        ("engine: whisper", "engine should be 'auto', 'vosk', 'pocketsphinx' or 'spotter', not 'whisper'."),
+        ("engine: whisper", "engine should be 'auto', 'vosk', 'pocketsphinx', 'spotter' or 'fusion', not 'whisper'."),
         ("input: -1", "input should be a device name or index from `voicecoach devices`, not -1."),
         ("output: true", "output should be a device name or index from `voicecoach devices`, not True."),
         ("voice: ' '", "voice should not be empty, not ' '."),
@@ -257,7 +257,7 @@ def test_unknown_keys_are_ignored_by_the_appliance_with_a_warning(home: Path, ca
     )
     logged = [record.getMessage() for record in caplog.records]
     assert logged[-1] == warning
-    assert "config.yaml:3: engine should be 'auto', 'vosk', 'pocketsphinx' or 'spotter', not 'whisper'." in logged
+    assert "config.yaml:3: engine should be 'auto', 'vosk', 'pocketsphinx', 'spotter' or 'fusion', not 'whisper'." in logged
     assert "config.yaml:4: colour is not a known field." in logged
 
 
