@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--engine",
         default="auto",
-        help="the coach's engine: auto, vosk, pocketsphinx, spotter or fusion (fusion also reports the spotter "
+        help="the coach's engine: auto, vosk, pocketsphinx, spotter or fusion (auto and fusion also report the spotter "
         "and the grammar recogniser alone, from the same run)",
     )
     p.add_argument(
