@@ -310,12 +310,19 @@ def held_out(word: str) -> list[Path]:
 
 @needs_corpus
 def test_held_out_speakers_saying_stop_and_yes_are_heard_once_each(real: FusedRecogniser) -> None:
+    """Every held-out recording of stop and yes (67 clips: a handful swings with each retraining of the
+    spotter, so all of them are heard): most are heard, none as anything else, none twice."""
     real.listen_for(frozenset(Intent))
+    heard_right = 0
+    clips = 0
     for word, intent in (("stop", Intent.STOP), ("yes", Intent.YES)):
-        results = [hear(real, read(p)) for p in held_out(word)[:10]]
-        assert sum([h.intent for h in heard] == [intent] for heard in results) >= 7, (word, results)
+        results = [hear(real, read(p)) for p in held_out(word)]
+        right = sum([h.intent for h in heard] == [intent] for heard in results)
+        assert right >= 0.5 * len(results), (word, right, len(results))
         assert all(len(heard) <= 1 for heard in results), results  # never twice for one word
         assert not [h for heard in results for h in heard if h.intent is not intent]
+        heard_right, clips = heard_right + right, clips + len(results)
+    assert clips > 60 and heard_right >= 0.65 * clips, (heard_right, clips)
 
 
 @needs_corpus
