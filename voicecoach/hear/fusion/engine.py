@@ -145,7 +145,7 @@ def replay(trace: list[tuple[str, Any]], options: FusionOptions) -> list[tuple[H
 # *tune* speakers, never the bench's held-out ones; its docstring has the score and why false
 # activations are counted as they are), for the spotter retrained with "learn my voice" (threshold
 # 0.93). On the tune split the fused engine went from real 92.4 %, 10 dB 82.6 %, synthetic 60.0 %,
-# non-command words 2.3 %, 26.8 false activations an hour (the start below) to 90.2 %, 84.0 %,
+# non-command words 2.3 %, 26.8 false activations an hour (tunefusion's start) to 90.2 %, 84.0 %,
 # 60.0 %, 0.0 %, 3.8 an hour; the spotter alone read 81.1 %, 81.3 %, -, 0.0 %, 7.7 and PocketSphinx
 # alone 71.2 %, 25.7 %, 58.3 %, 3.0 %, 34.4:
 # - spotter_alone 0.95, two steps running (its own is 0.93): a command of stop, go, yes or no the
