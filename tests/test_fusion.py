@@ -240,6 +240,15 @@ def test_the_fused_recogniser_says_what_each_engine_would_have_heard_alone() -> 
     assert recogniser.take_alone().heard == {}
 
 
+def test_what_each_engine_heard_alone_is_kept_within_bounds_when_nobody_asks() -> None:
+    from voicecoach.hear.fusion.engine import TALLY_KEPT
+
+    many = [said(Intent.YES, 0.01 * i, 0.01 * i + 0.005, 0.99) for i in range(TALLY_KEPT + 500)]
+    recogniser = fused(ScriptedSpotter([], alone=many), ScriptedGrammar([]))
+    stream(recogniser, 20.0)
+    assert recogniser.take_alone().heard["spotter"] == many[-TALLY_KEPT:]
+
+
 def test_listen_for_narrows_both_engines_and_the_rule() -> None:
     spotter = ScriptedSpotter(steps(0.0, 2.0, stop=0.99))
     grammar = ScriptedGrammar([(1.3, said(Intent.SKIP, 0.6, 1.0, 0.99))])

@@ -14,6 +14,8 @@ from voicecoach.hear.fusion.decide import FusionDecider, FusionOptions, Step
 
 log = logging.getLogger(__name__)
 
+TALLY_KEPT = 1000  # what each engine alone heard, kept until take_alone() asks: at most this many
+
 
 class StepLike(Protocol):
     @property
@@ -111,7 +113,9 @@ class FusedRecogniser:
 
     def _count(self, part: str, heard: list[Heard], started: float) -> None:
         self._tally.cpu_seconds[part] = self._tally.cpu_seconds.get(part, 0.0) + time.process_time() - started
-        self._tally.heard.setdefault(part, []).extend(heard)
+        kept = self._tally.heard.setdefault(part, [])
+        kept.extend(heard)
+        del kept[:-TALLY_KEPT]  # nobody may ever ask (only the benchmark does): a long session stays small
 
     def _take(self) -> list[Heard]:
         heard, self._heard = self._heard, []
