@@ -61,6 +61,15 @@ def test_the_spotters_support_may_come_after_the_grammars_words() -> None:
     assert [h.intent for h in heard] == [Intent.NEXT]
 
 
+def test_words_the_spotter_learnt_from_synthetic_speech_only_have_their_own_agreement_bar() -> None:
+    options = FusionOptions(**{**OPTIONS.__dict__, "agree": 0.5, "agree_untrusted": 0.1})
+    for intent, spotter_says, acted in ((Intent.PAUSE, 0.2, True), (Intent.YES, 0.2, False), (Intent.YES, 0.6, True)):
+        decider = FusionDecider(options)
+        heard = [h for s in steps(0.0, 1.0, **{intent.value: spotter_says}) for h in decider.step(s)]
+        heard += decider.candidate(said(intent, 0.5, 0.9, 0.7)) + decider.flush()
+        assert [h.intent for h in heard] == ([intent] if acted else []), (intent, spotter_says)
+
+
 def test_a_weak_candidate_without_the_spotters_support_is_refused() -> None:
     decider = FusionDecider(OPTIONS)
     heard = decider.candidate(said(Intent.REPEAT, 0.5, 0.9, 0.8))
@@ -273,7 +282,7 @@ def test_a_recorded_trace_replays_to_the_same_decisions() -> None:
     replayed = replay(trace, OPTIONS)
     assert [h for _, h in heard] == [h for h, _ in replayed] and len(heard) == 2
     assert [at for at, _ in heard] == [fed / SAMPLE_RATE for _, fed in replayed]
-    stricter = replay(trace, FusionOptions(**{**OPTIONS.__dict__, "agree": 0.9}))
+    stricter = replay(trace, FusionOptions(**{**OPTIONS.__dict__, "agree": 0.9, "agree_untrusted": 0.9}))
     assert [h.intent for h, _ in stricter] == [Intent.STOP]
 
 

@@ -16,7 +16,8 @@ A command is acted on in one of three ways:
    another intent it has real recordings of at least `veto` around its words (PocketSphinx often
    hears a real "stop" as "start"; the spotter does not);
 3. both agree: a candidate at or above `grammar_floor` whose intent the spotter gave at least `agree`
-   at some step from `before_seconds` before its words to `after_seconds` after them. A candidate
+   (`agree_untrusted` for a word the spotter learnt from synthetic speech only, where its support is
+   weaker) at some step from `before_seconds` before its words to `after_seconds` after them. A candidate
    that has not yet found that support waits (the spotter peaks a little after a word ends) until the
    spotter has heard `after_seconds` past the words, or the stream ends; then it is dropped.
 
@@ -69,6 +70,7 @@ class FusionOptions:
     grammar_floor: float = 0.5
     veto: float = 1.01  # above 1: no veto
     agree: float = 0.3
+    agree_untrusted: float = 0.3
     before_seconds: float = 0.0
     after_seconds: float = 0.5
     margin_seconds: float = 0.2
@@ -148,7 +150,8 @@ class FusionDecider:
             if self._blocked(heard):
                 continue
             support = self.support(heard)
-            if support >= self.options.agree:
+            trusted = heard.intent in self.options.spotter_trusted
+            if support >= (self.options.agree if trusted else self.options.agree_untrusted):
                 confidence = round(max(heard.confidence, support), 3)
                 acted.append(self._act(dataclasses.replace(heard, confidence=confidence)))
             elif now is None or now < heard.end_seconds + self.options.after_seconds:
