@@ -88,8 +88,11 @@ class Appliance:
 
 
 def say(soundcard, tmp_path: Path, text: str) -> None:
+    # kal16: slt's "yes" sits just under what the fused engine (auto) accepts (the grammar's 0.937
+    # against 0.94, the spotter's 0.29 against 0.3), and this test is about the appliance's life,
+    # not about how well it hears (that is the benchmark's).
     wav = tmp_path / f"{text.replace(' ', '_')}.wav"
-    subprocess.run(["flite", "-voice", "slt", "-t", text, "-o", str(wav)], check=True)
+    subprocess.run(["flite", "-voice", "kal16", "-t", text, "-o", str(wav)], check=True)
     soundcard.inject(wav).wait(timeout=10)
 
 
