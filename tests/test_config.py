@@ -257,7 +257,10 @@ def test_unknown_keys_are_ignored_by_the_appliance_with_a_warning(home: Path, ca
     )
     logged = [record.getMessage() for record in caplog.records]
     assert logged[-1] == warning
-    assert "config.yaml:3: engine should be 'auto', 'vosk', 'pocketsphinx', 'spotter' or 'fusion', not 'whisper'." in logged
+    assert (
+        "config.yaml:3: engine should be 'auto', 'vosk', 'pocketsphinx', 'spotter' or 'fusion', not 'whisper'."
+        in logged
+    )
     assert "config.yaml:4: colour is not a known field." in logged
 
 
