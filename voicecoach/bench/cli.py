@@ -40,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
         "--split",
         choices=SPLITS,
         help="only the corpus speakers of this part of the spotter's split (test is --held-out; tune is where "
-        "thresholds may be tuned)",
+        "thresholds may be tuned); with --enrolled, which speakers enrol (test, the default, or tune)",
     )
     p.add_argument("--model", default="", help="a Vosk model folder for the coach")
     p.add_argument("--no-peer", action="store_true", help="measure the coach only, not the naive peer (faster)")

@@ -28,6 +28,7 @@ import numpy as np
 
 from voicecoach.bench.corpus import Corpus, read_wav
 from voicecoach.core.commands import PHRASES
+from voicecoach.errors import VoicecoachError
 from voicecoach.hear.spotter.adapt import AdaptOptions, Replay, Take, adapt, load_replay
 from voicecoach.hear.spotter.clips import active_rms, speech_span
 from voicecoach.hear.spotter.decide import Decider
@@ -251,14 +252,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="measure the spotter before and after enrolment on held-out speakers (stop/go/yes/no)",
     )
-    p.add_argument("--split", default="test", choices=("test", "tune"), help="with --enrolled: which speakers")
+    # --split (which speakers: test, the default, or tune) is the bench's own option (bench/cli.py)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     corpus = Corpus(args.corpus.resolve())
     corpus.check()
     ks = (1,) if args.quick else KS
-    result = measure(corpus, args.split, args.seed, AdaptOptions(), load_replay(), ks)
+    split = args.split or "test"
+    if split not in ("test", "tune"):
+        raise VoicecoachError(f"bench --enrolled measures the test or the tune speakers, not the {split} ones.")
+    result = measure(corpus, split, args.seed, AdaptOptions(), load_replay(), ks)
     out = args.out if args.out != Path("results.json") else Path("enrolled.json")
     out.write_text(json.dumps(result, indent=1))
     log.info("wrote %s", out)
