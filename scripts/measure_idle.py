@@ -290,6 +290,28 @@ def run_idle(
     return figures
 
 
+def run_idle_in_fresh_process(
+    floor: np.ndarray, talks: list[np.ndarray], ending: np.ndarray, room: dict, **run_options
+) -> Figures:
+    """`run_idle` over a Room of `floor`, `talks` (one after another) and `ending`, in a new
+    interpreter: its memory figures are then its own, not shaped by whatever this process ran and
+    freed before (a test suite's earlier tests left hundreds of MB to the allocator)."""
+    import multiprocessing
+
+    scripts = str(Path(__file__).resolve().parent)
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)  # the child imports this module by name, from the path it inherits
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_run_idle_child, (floor, talks, ending, room, run_options))
+
+
+def _run_idle_child(
+    floor: np.ndarray, talks: list[np.ndarray], ending: np.ndarray, room: dict, run_options: dict
+) -> Figures:
+    talk = iter(talks)
+    return run_idle(Room(noise=floor, talk=lambda: next(talk), ending=ending, **room), **run_options)
+
+
 def _summarise(figures: Figures, warmup_hours: float) -> None:
     samples = figures.samples
     rss = [s["rss_mb"] for s in samples]
