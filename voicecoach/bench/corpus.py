@@ -46,12 +46,14 @@ def read_wav(path: Path | str) -> np.ndarray:
     return samples
 
 
-def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+def write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
+    """Mono 16-bit PCM; samples beyond 16 bits saturate rather than wrap. Returns `path`."""
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(rate)
-        wav.writeframes(samples.astype("<i2").tobytes())
+        wav.writeframes(np.clip(samples, -32768, 32767).astype("<i2").tobytes())
+    return path
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,12 @@ import json
 import logging
 import tempfile
 import time
-import wave
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from voicecoach.bench.corpus import DEFAULT_CORPUS, read_wav
+from voicecoach.bench.corpus import DEFAULT_CORPUS, read_wav, write_wav
 from voicecoach.hear import SAMPLE_RATE
 from voicecoach.hear.spotter.split import held_out
 from voicecoach.routinefile.loader import DEFAULT_FILE, load
@@ -47,15 +46,6 @@ def _at_level(samples: np.ndarray, dbfs: float) -> np.ndarray:
     return samples * (10 ** (dbfs / 20) * 32768 / rms)
 
 
-def _write(path: Path, samples: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes())
-    return path
-
-
 def recordings(corpus: Path, clips: int, workdir: Path, seed: int = 7) -> dict[str, Any]:
     """The microphone recordings: {"stop": [(wav, said at seconds)], "quiet": wav, "talk": wav}."""
     rng = np.random.default_rng(seed)
@@ -67,14 +57,14 @@ def recordings(corpus: Path, clips: int, workdir: Path, seed: int = 7) -> dict[s
         word = _at_level(read_wav(path).astype(np.float64), VOICE_DBFS)
         first = int(at * SAMPLE_RATE)
         mic[first : first + len(word)] += word
-        placed.append((_write(workdir / f"stop{i}.wav", mic), at, path.name))
-    quiet = _write(workdir / "quiet.wav", rng.normal(0, FLOOR_RMS, 120 * SAMPLE_RATE))
+        placed.append((write_wav(workdir / f"stop{i}.wav", np.round(mic)), at, path.name))
+    quiet = write_wav(workdir / "quiet.wav", np.round(rng.normal(0, FLOOR_RMS, 120 * SAMPLE_RATE)))
     parts = []
     for path in sorted((corpus / "speech").rglob("*.wav")):
         if held_out(path):
             parts += [_at_level(read_wav(path).astype(np.float64), TALK_DBFS), np.zeros(SAMPLE_RATE // 2)]
     speech = np.concatenate(parts) if parts else np.zeros(SAMPLE_RATE)
-    talk = _write(workdir / "talk.wav", speech + rng.normal(0, FLOOR_RMS, len(speech)))
+    talk = write_wav(workdir / "talk.wav", np.round(speech + rng.normal(0, FLOOR_RMS, len(speech))))
     return {"stop": placed, "quiet": quiet, "talk": talk, "talk_seconds": len(speech) / SAMPLE_RATE}
 
 

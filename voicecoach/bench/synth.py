@@ -85,7 +85,7 @@ def synthesise(phrases: list[str], voices_per_phrase: int, level_dbfs: float, fo
             subprocess.run(voice.command(phrase, out), check=True, capture_output=True)
             samples = read_wav(out)
             level = scaled(samples, level_dbfs - speech_dbfs(samples))
-            write_wav(out, np.clip(level, -32768, 32767))
+            write_wav(out, level)
             clips.append(Clip(str(out), f"{phrase}|{voice.label}", PHRASES[phrase]))
     return clips
 
@@ -121,7 +121,7 @@ def render_narration(
         track[first : first + len(samples)] += samples[: len(track) - first]
     folder.mkdir(parents=True, exist_ok=True)
     wav, sentences = folder / "narration.wav", folder / "narration.json"
-    write_wav(wav, np.clip(np.round(track), -32768, 32767))
+    write_wav(wav, np.round(track))
     sentences.write_text(json.dumps([s.__dict__ for s, _ in placed]))
     log.info("narration: %d sentences over %.0f s", len(placed), busy_until)
     return wav, sentences

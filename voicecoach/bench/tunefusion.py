@@ -157,7 +157,7 @@ def _synthesise(phrases: list[str], voice_dbfs: float, workdir: Path, per_phrase
             samples = voice.render(phrase)
             level = stream.scaled(samples, voice_dbfs - stream.speech_dbfs(samples))
             out = workdir / f"{n}-{k}.wav"
-            write_wav(out, np.clip(level, -32768, 32767))
+            write_wav(out, level)
             clips.append(Clip(str(out), f"{phrase}|{voice.label}", PHRASES[phrase]))
     return clips
 
