@@ -157,19 +157,11 @@ def test_flush_decides_what_waits_and_forgets_it() -> None:
 # --- the recogniser around it, with scripted engines ----------------------------------------
 
 
-@dataclass
-class ScriptedSpotter:
-    """Reports scripted steps as the audio reaches them, and says what it would have heard alone."""
+class Scripted:
+    """A scripted engine's feed and flush: whatever `_until` says is due once the audio reaches it."""
 
-    script: list[Step]
-    alone: list[Heard] = field(default_factory=list)
-    name: str = "spotter"
-    heard_for: frozenset[Intent] | None = None
-    _observers: list[Callable[[Step], None]] = field(default_factory=list)
-    _fed: int = 0
-
-    def observe(self, observer: Callable[[Step], None]) -> None:
-        self._observers.append(observer)
+    heard_for: frozenset[Intent] | None
+    _fed: int
 
     def listen_for(self, intents: frozenset[Intent]) -> None:
         self.heard_for = intents
@@ -182,6 +174,24 @@ class ScriptedSpotter:
         return self._until(float("inf"))
 
     def _until(self, now: float) -> list[Heard]:
+        raise NotImplementedError
+
+
+@dataclass
+class ScriptedSpotter(Scripted):
+    """Reports scripted steps as the audio reaches them, and says what it would have heard alone."""
+
+    script: list[Step]
+    alone: list[Heard] = field(default_factory=list)
+    name: str = "spotter"
+    heard_for: frozenset[Intent] | None = None
+    _observers: list[Callable[[Step], None]] = field(default_factory=list)
+    _fed: int = 0
+
+    def observe(self, observer: Callable[[Step], None]) -> None:
+        self._observers.append(observer)
+
+    def _until(self, now: float) -> list[Heard]:
         while self.script and self.script[0].end_seconds <= now:
             step = self.script.pop(0)
             for observer in self._observers:
@@ -192,23 +202,13 @@ class ScriptedSpotter:
 
 
 @dataclass
-class ScriptedGrammar:
+class ScriptedGrammar(Scripted):
     """Returns each scripted candidate once the audio has reached its return time."""
 
     script: list[tuple[float, Heard]]
     name: str = "grammar"
     heard_for: frozenset[Intent] | None = None
     _fed: int = 0
-
-    def listen_for(self, intents: frozenset[Intent]) -> None:
-        self.heard_for = intents
-
-    def feed(self, pcm: bytes) -> list[Heard]:
-        self._fed += len(pcm) // 2
-        return self._until(self._fed / SAMPLE_RATE)
-
-    def flush(self) -> list[Heard]:
-        return self._until(float("inf"))
 
     def _until(self, now: float) -> list[Heard]:
         due = [h for at, h in self.script if at <= now]
