@@ -152,3 +152,12 @@ def test_heard_times_count_only_the_audio_fed_across_flushes(embedder: Embedder)
     assert [h.intent for h in first] == [h.intent for h in second] == [Intent.RESUME]
     assert second[0].end_seconds == pytest.approx(first[0].end_seconds + length)
     assert first[0].end_seconds <= length
+
+
+def test_the_memory_probe_opens_a_model_given_as_a_file(tmp_path: Path) -> None:
+    """`train-spotter --evaluate --model FILE` ends by measuring a fresh process that hears with FILE."""
+    from voicecoach.apps.trainspotter.evaluate import peak_rss_mb
+
+    copy = tmp_path / "model.npz"
+    copy.write_bytes((importlib.resources.files("voicecoach.hear.spotter") / MODEL_FILE).read_bytes())
+    assert 10 < peak_rss_mb(copy) < 1000

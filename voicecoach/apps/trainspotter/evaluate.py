@@ -111,8 +111,10 @@ def _speech_job(job: tuple[str, str | None]) -> dict[str, Any]:
     }
 
 
-def evaluate(corpus: Path, model_path: Path | None, jobs: int, seed: int = 0) -> dict[str, Any]:
-    items = [i for i in corpus_items(corpus) if i.split == "test"]
+def evaluate(corpus: Path, model_path: Path | None, jobs: int, seed: int = 0, split: str = "test") -> dict[str, Any]:
+    """The figures on the corpus speakers of `split` (test: never trained nor tuned on; tune: for
+    choosing between models) and on the held-out synthetic voices."""
+    items = [i for i in corpus_items(corpus) if i.split == split]
     noises = len(read_noises(corpus).test)
     main_words = ("stop", "go", "yes", "no")
     clip_jobs: list[tuple[str, Item, int, int | None, str, str | None]] = []
@@ -198,8 +200,9 @@ def summarise(clips: list[dict[str, Any]], speech: list[dict[str, Any]], main_wo
 
 _ONLY_HEARS = """
 import resource, sys, numpy as np
+from pathlib import Path
 from voicecoach.hear.spotter.engine import SpotterOptions, SpotterRecogniser
-recogniser = SpotterRecogniser(SpotterOptions(model=None if sys.argv[1] == "-" else sys.argv[1]))
+recogniser = SpotterRecogniser(SpotterOptions(model=None if sys.argv[1] == "-" else Path(sys.argv[1])))
 pcm = np.random.default_rng(0).normal(0, 300, 16000 * 60).astype("<i2").tobytes()
 for first in range(0, len(pcm), 2048):
     recogniser.feed(pcm[first : first + 2048])

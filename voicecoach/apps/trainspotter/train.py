@@ -173,6 +173,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", type=Path, default=None, help="with --evaluate: the model to measure")
     p.add_argument(
+        "--split",
+        choices=("test", "tune"),
+        default="test",
+        help="with --evaluate: the corpus speakers to measure on (tune: to choose between models; test: to report)",
+    )
+    p.add_argument(
         "--replay",
         action="store_true",
         help="do not train: write enrolment's replay sample (replay.npz, into the package) from the cached "
@@ -193,7 +199,8 @@ def run_evaluation(args: argparse.Namespace) -> int:
     from .evaluate import evaluate, write
 
     started = time.time()
-    report = evaluate(args.corpus, args.model, args.jobs, args.seed)
+    report = evaluate(args.corpus, args.model, args.jobs, args.seed, args.split)
+    report["split"] = args.split
     report["wall_seconds"] = round(time.time() - started)
     write(report, args.report)
     for key, value in report.items():
