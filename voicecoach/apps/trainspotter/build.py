@@ -12,7 +12,7 @@ import numpy as np
 from voicecoach.core.commands import Intent
 from voicecoach.hear.spotter.clips import IGNORE, NONE_CLASS, window_labels
 
-from .data import Item, Noises, augment, read_noises
+from .data import Item, Noises, Room, augment, read_noises
 from .voices import read_wav_bytes
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ class Recipe:
     leak_fraction: float = 0.25
     leak_db: tuple[float, float] = (6.0, 20.0)
     speed: tuple[float, float] = (0.9, 1.1)
+    reverb_fraction: float = 0.0  # of a command's copies, heard across a reverberant room
+    cancelled_fraction: float = 0.0  # of the copies with the coach's voice leaking in, echo-cancelled
 
 
 @dataclass
@@ -73,11 +75,14 @@ def _work(args: tuple[Item, int, Recipe, int, list[str], str]) -> tuple[np.ndarr
     for _ in range(recipe.copies.get(item.kind, 1)):
         snr = float(rng.uniform(*recipe.snr_db)) if rng.random() < recipe.noisy_fraction else None
         leak_db = float(rng.uniform(*recipe.leak_db)) if rng.random() < recipe.leak_fraction else None
+        room = Room(rng.random() < recipe.reverb_fraction, rng.random() < recipe.cancelled_fraction)
         if item.kind in ("speech", "narration"):
-            audio, start, end = augment(samples, rng, pool, leak, snr, leak_db, before_seconds=0.3, after_seconds=0.3)
+            audio, start, end = augment(
+                samples, rng, pool, leak, snr, leak_db, before_seconds=0.3, after_seconds=0.3, room=room
+            )
         else:
             speed = float(rng.uniform(*recipe.speed))
-            audio, start, end = augment(samples, rng, pool, leak, snr, leak_db, speed)
+            audio, start, end = augment(samples, rng, pool, leak, snr, leak_db, speed, room=room)
         emb = embedder.embed_clip(audio)  # type: ignore[attr-defined]
         embeddings.append(emb.astype(np.float16))
         labels.append(window_labels(len(emb), start, end, cls))

@@ -19,6 +19,7 @@ from voicecoach.core.commands import PHRASES, Intent
 from voicecoach.hear.spotter.clips import active_rms, speech_span, stretched
 from voicecoach.hear.spotter.split import speaker_of, split_of
 
+from .rooms import PRIME_SECONDS, cancelled, reverberant, speaker_path
 from .voices import SAMPLE_RATE, Voice, read_wav_bytes
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,14 @@ class Item:
     voice: Voice | None = None
 
 
+@dataclass(frozen=True)
+class Room:
+    """How one copy is heard: across a reverberant room, and with the leak cancelled as in a session."""
+
+    reverb: bool = False
+    cancel: bool = False
+
+
 @dataclass
 class Noises:
     """The corpus's background noises, each cut in two: the first part for training, the rest for tests."""
@@ -252,11 +261,17 @@ def augment(
     speed: float = 1.0,
     before_seconds: float = 2.0,
     after_seconds: float = 0.6,
+    room: Room | None = None,
 ) -> tuple[np.ndarray, int, int]:
     """The phrase at a random level, with context before and after, noise at `snr_db` below it and
-    the coach's narration `leak_db` below it. Returns the audio and where the phrase starts and ends."""
+    the coach's narration `leak_db` below it (through the speaker's path into the microphone, and
+    through the echo canceller where `room.cancel`). Returns the audio and where the phrase starts
+    and ends."""
+    room = room or Room()
     voice = stretched(samples.astype(np.float64), speed) if speed != 1.0 else samples.astype(np.float64)
     start, end = speech_span(voice)
+    if room.reverb:
+        voice = reverberant(voice, rng)  # the tail is after `end`: the phrase is still over when it was
     voice = voice * (10 ** (rng.uniform(-32, -14) / 20) * 32768 / active_rms(voice))
     before, after = round(before_seconds * SAMPLE_RATE), round(after_seconds * SAMPLE_RATE)
     audio = np.zeros(before + len(voice) + after)
@@ -268,6 +283,12 @@ def augment(
         noise = piece(noises[int(rng.integers(len(noises)))], len(audio), rng)
         audio += noise * (level / (np.sqrt((noise**2).mean()) + 1e-6) * 10 ** (-snr_db / 20))
     if leak_db is not None and leak:
-        other = piece(leak[int(rng.integers(len(leak)))], len(audio), rng)
-        audio += other * (level / active_rms(other) * 10 ** (-leak_db / 20))
+        prime = round(PRIME_SECONDS * SAMPLE_RATE) if room.cancel else 0
+        played = piece(leak[int(rng.integers(len(leak)))], prime + len(audio), rng)
+        played = played * (level / active_rms(played) * 10 ** (-leak_db / 20))
+        heard = speaker_path(played, rng)
+        if room.cancel:
+            audio = cancelled(np.concatenate([np.zeros(prime), audio]) + heard, played, prime)
+        else:
+            audio += heard
     return np.clip(audio, -32768, 32767).astype(np.float32), before + start, before + end

@@ -38,8 +38,12 @@ PACKAGE_MODEL = REPO_ROOT / "voicecoach" / "hear" / "spotter" / MODEL_FILE
 COACH_VOICE = Voice("espeak-ng", "en", 1.0, 50)  # the coach's own voice, as pyttsx3 drives espeak-ng
 REFRACTORY_STEPS = 12  # about a second of quiet after a command
 PERSIST_STEPS = 2  # the threshold reached at two steps in a row (160 ms)
-TRAIN_RECIPE = Recipe(copies={"real": 3, "synth": 1, "nontarget": 1, "speech": 1, "narration": 1})
-TUNE_RECIPE = Recipe(copies={"real": 1, "synth": 1, "nontarget": 1, "speech": 1, "narration": 1})
+# Real voices matter most, so each real clip is heard in six rooms; a third of the copies of
+# everything are reverberant, and most copies with the coach's voice leaking in are heard after the
+# echo canceller, as a session hears them while the coach talks.
+ROOMS = {"reverb_fraction": 0.3, "leak_fraction": 0.35, "cancelled_fraction": 0.7}
+TRAIN_RECIPE = Recipe(copies={"real": 6, "synth": 1, "nontarget": 1, "speech": 1, "narration": 1}, **ROOMS)
+TUNE_RECIPE = Recipe(copies={"real": 1, "synth": 1, "nontarget": 1, "speech": 1, "narration": 1}, **ROOMS)
 
 
 def spotter_intents() -> list[Intent]:
