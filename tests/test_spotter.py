@@ -66,7 +66,7 @@ def test_the_model_is_package_data_small_and_names_real_intents() -> None:
     assert model.classes[0] == "none"
     assert set(model.intents) <= set(Intent)
     assert {Intent.STOP, Intent.PAUSE, Intent.YES, Intent.NO} <= set(model.intents)
-    assert model.head.parameters < 50_000
+    assert model.head.parameters < 100_000  # three 13.7 k heads merged side by side, zeros between them
     assert 0 < model.threshold < 1
 
 

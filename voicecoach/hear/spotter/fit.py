@@ -224,6 +224,37 @@ def fine_tune(
     return head
 
 
+def merge(heads: list[Head]) -> Head:
+    """One head whose scores are the mean of `heads`' (an ensemble, run as one wider head): the
+    convolutions side by side (the second block-diagonal, each member reading only its own
+    channels), the last layer stacked and divided by the count. The members must share their input
+    normalisation, as heads trained on the same windows do."""
+    first, count = heads[0], len(heads)
+    if any(not (np.array_equal(h.mean, first.mean) and np.array_equal(h.std, first.std)) for h in heads):
+        raise ValueError("heads with different input normalisation cannot be merged")
+    hidden = first.b1.shape[0]
+    taps = first.w2.shape[0] // hidden
+    wide = hidden * count
+    w2 = np.zeros((taps * wide, wide), np.float32)
+    w3 = np.zeros((2 * wide, first.w3.shape[1]), np.float32)
+    for m, h in enumerate(heads):
+        own = slice(m * hidden, (m + 1) * hidden)
+        for tap in range(taps):
+            w2[tap * wide + m * hidden : tap * wide + (m + 1) * hidden, own] = h.w2[tap * hidden : (tap + 1) * hidden]
+        w3[own] = h.w3[:hidden] / count  # the maximum over time
+        w3[wide + m * hidden : wide + (m + 1) * hidden] = h.w3[hidden:] / count  # the last step
+    return Head(
+        first.mean,
+        first.std,
+        np.concatenate([h.w1 for h in heads], axis=1),
+        np.concatenate([h.b1 for h in heads]),
+        w2,
+        np.concatenate([h.b2 for h in heads]),
+        w3,
+        (sum(h.b3 for h in heads) / count).astype(np.float32),
+    )
+
+
 def stack(embeddings: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Windows (n, 16, 96) ending at each of `ends`."""
     return embeddings[ends[:, None] - np.arange(WINDOW - 1, -1, -1)[None, :]]
