@@ -33,3 +33,13 @@ def test_each_stop_is_a_held_out_speaker_said_at_its_time_at_the_users_level(tmp
         assert level_dbfs(mic[: first - SAMPLE_RATE]) < -60  # nothing but the noise floor before it
     assert made["talk_seconds"] > 60 and len(read_wav(made["talk"])) == int(made["talk_seconds"] * SAMPLE_RATE)
     assert level_dbfs(read_wav(made["quiet"])) < -60
+
+
+@needs_corpus
+def test_the_tune_split_builds_its_recordings_from_the_tune_speakers_only(tmp_path: Path) -> None:
+    from voicecoach.hear.spotter.split import speaker_of, split_of
+
+    made = realstop.recordings(CORPUS, 4, tmp_path, split="tune")
+    assert len(made["stop"]) == 4
+    assert all(split_of(speaker_of(CORPUS / "commands" / "stop" / name)) == "tune" for _, _, name in made["stop"])
+    assert 0 < made["talk_seconds"] < 200  # the tune speakers' 2.2 minutes of speech, not the test's 6.4

@@ -1,7 +1,8 @@
 """`python -m voicecoach.bench.realstop`: the whole session hearing a real user, as `voicecoach
 simulate --mic` runs it (real recogniser, real synthesiser, echo canceller and barge-in guard).
 
-Three checks, on speakers the spotter never heard (the corpus's test split):
+Three checks, on speakers the spotter never heard (the corpus's test split; `--split tune` for
+choosing between models on the speakers that tune them):
 - "stop" said while the coach talks: each of the first `--clips` held-out "stop" recordings is put
   into a microphone recording at 20, 23, 26, … s, mid-way through the safety introduction, with
   the coach's own voice leaking in at each `--leak-db` level (and not at all); it counts when
@@ -27,7 +28,7 @@ import numpy as np
 
 from voicecoach.bench.corpus import DEFAULT_CORPUS, read_wav, write_wav
 from voicecoach.hear import SAMPLE_RATE
-from voicecoach.hear.spotter.split import held_out
+from voicecoach.hear.spotter.split import speaker_of, split_of
 from voicecoach.routinefile.loader import DEFAULT_FILE, load
 from voicecoach.session.wavsim import simulate_from_wav
 
@@ -46,10 +47,15 @@ def _at_level(samples: np.ndarray, dbfs: float) -> np.ndarray:
     return samples * (10 ** (dbfs / 20) * 32768 / rms)
 
 
-def recordings(corpus: Path, clips: int, workdir: Path, seed: int = 7) -> dict[str, Any]:
-    """The microphone recordings: {"stop": [(wav, said at seconds)], "quiet": wav, "talk": wav}."""
+def recordings(corpus: Path, clips: int, workdir: Path, seed: int = 7, split: str = "test") -> dict[str, Any]:
+    """The microphone recordings of the `split` speakers: {"stop": [(wav, said at seconds)], "quiet":
+    wav, "talk": wav}."""
     rng = np.random.default_rng(seed)
-    stops = [p for p in sorted((corpus / "commands" / "stop").glob("*.wav")) if held_out(p)][:clips]
+
+    def of_split(path: Path) -> bool:
+        return split_of(speaker_of(path)) == split
+
+    stops = [p for p in sorted((corpus / "commands" / "stop").glob("*.wav")) if of_split(p)][:clips]
     placed = []
     for i, path in enumerate(stops):
         at = FIRST_AT_SECONDS + EVERY_SECONDS * i
@@ -61,7 +67,7 @@ def recordings(corpus: Path, clips: int, workdir: Path, seed: int = 7) -> dict[s
     quiet = write_wav(workdir / "quiet.wav", np.round(rng.normal(0, FLOOR_RMS, 120 * SAMPLE_RATE)))
     parts = []
     for path in sorted((corpus / "speech").rglob("*.wav")):
-        if held_out(path):
+        if of_split(path):
             parts += [_at_level(read_wav(path).astype(np.float64), TALK_DBFS), np.zeros(SAMPLE_RATE // 2)]
     speech = np.concatenate(parts) if parts else np.zeros(SAMPLE_RATE)
     talk = write_wav(workdir / "talk.wav", np.round(speech + rng.normal(0, FLOOR_RMS, len(speech))))
@@ -74,9 +80,11 @@ def _heard(wav: Path, engine: str, leak_db: float | None, routine: str) -> list[
     return [(float(e["t"]), str(e["intent"])) for e in timeline.entries if e["kind"] == "heard"]
 
 
-def measure(corpus: Path, engine: str, leaks_db: list[float], clips: int, routine: str) -> dict[str, Any]:
+def measure(
+    corpus: Path, engine: str, leaks_db: list[float], clips: int, routine: str, split: str = "test"
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="voicecoach-realstop-") as tmp:
-        made = recordings(corpus, clips, Path(tmp))
+        made = recordings(corpus, clips, Path(tmp), split=split)
         stop: dict[str, Any] = {}
         for leak in [None, *leaks_db]:
             rows = []
@@ -100,6 +108,7 @@ def measure(corpus: Path, engine: str, leaks_db: list[float], clips: int, routin
     return {
         "engine": engine,
         "routine": routine,
+        "split": split,
         "stop_while_the_coach_talks": stop,
         "nothing_said": {"seconds": 120, "leak_db": loudest, "heard": quiet},
         "people_talking": {"seconds": round(made["talk_seconds"], 1), "leak_db": loudest, "heard": talk},
@@ -115,11 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--clips", type=int, default=8)
     p.add_argument("--routine", default="short")
+    p.add_argument("--split", choices=("test", "tune"), default="test", help="whose recordings (default: held out)")
     p.add_argument("--out", type=Path, default=Path("build/realstop.json"))
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.monotonic()
-    result = measure(args.corpus.resolve(), args.engine, args.leak_db or [-20.0, -12.0], args.clips, args.routine)
+    result = measure(
+        args.corpus.resolve(), args.engine, args.leak_db or [-20.0, -12.0], args.clips, args.routine, args.split
+    )
     result["elapsed_seconds"] = round(time.monotonic() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
