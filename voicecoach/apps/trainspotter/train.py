@@ -9,6 +9,7 @@ and write the model (with its card: sources, sizes, split, time, tuning table) i
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -67,6 +68,13 @@ def leak_audio(sentences: list[str]) -> list[np.ndarray]:
     return [COACH_VOICE.render(text).astype(np.float32) for text in sentences[:40]]
 
 
+def cache_file(work: Path, name: str, recipe: Recipe, seed: int) -> Path:
+    """Where built examples are kept: named by the phrase table (the labels follow its classes) and
+    the recipe (another augmentation is other examples)."""
+    made = hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]
+    return work / f"{name}-{phrase_table_hash(PHRASES)[:12]}-{made}-{seed}.npz"
+
+
 def examples(
     name: str,
     items: list[Item],
@@ -78,7 +86,7 @@ def examples(
     jobs: int,
     work: Path,
 ) -> Examples:
-    cached = work / f"{name}-{phrase_table_hash(PHRASES)[:12]}-{seed}.npz"  # labels follow the classes
+    cached = cache_file(work, name, recipe, seed)
     if cached.is_file():
         log.info("%s: reusing %s", name, cached)
         return load(cached)
@@ -148,6 +156,13 @@ def choose(rows: list[dict[str, float]], max_nontarget: float, max_per_hour: flo
     return max(good, key=lambda r: (r["acceptance"], -r["threshold"])) if good else rows[-1]
 
 
+def pick(rows: list[dict[str, float]], args: argparse.Namespace) -> dict[str, float]:
+    """The row of `--threshold` when it is given, else the one `choose` finds within the limits."""
+    if args.threshold is not None:
+        return min(rows, key=lambda r: abs(r["threshold"] - args.threshold))
+    return choose(rows, args.max_nontarget, args.max_per_hour)
+
+
 def example_targets(built: Examples) -> list[int]:
     """The class each example's phrase belongs to (0: none), from its labels."""
     bounds = np.searchsorted(built.example, np.arange(len(built.kind) + 1))
@@ -173,6 +188,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--synth-voices-per-phrase", type=int, default=16)
     p.add_argument("--max-nontarget", type=float, default=0.02, help="tuning limit: non-command words accepted")
     p.add_argument("--max-per-hour", type=float, default=30.0, help="tuning limit: false activations an hour")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="the threshold to ship instead of the one the limits choose (and the heads compared at it); "
+        "the card records it",
+    )
     p.add_argument(
         "--evaluate",
         action="store_true",
@@ -225,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.evaluate:
         return run_evaluation(args)
     if args.replay:
-        cached = args.work / f"train-{phrase_table_hash(PHRASES)[:12]}-{args.seed}.npz"
+        cached = cache_file(args.work, "train", TRAIN_RECIPE, args.seed)
         if not cached.is_file():
             log.error("no cached training examples at %s: run `voicecoach train-spotter` first", cached)
             return 1
@@ -261,13 +283,13 @@ def main(argv: list[str] | None = None) -> int:
         rows = tuning_table(probabilities(head, tune), tune, example_targets(tune), THRESHOLDS)
         for row in rows:
             log.info("head %d tune %s", head_seed, json.dumps(row))
-        chosen = choose(rows, args.max_nontarget, args.max_per_hour)
+        chosen = pick(rows, args)
         log.info("head %d: %s", head_seed, json.dumps(chosen))
         candidates.append((chosen["acceptance"], -head_seed, head, rows, chosen))
     if args.heads > 1:  # the heads together (their mean score), one more candidate, named by seed -1
         merged = fit.merge([c[2] for c in candidates])
         rows = tuning_table(probabilities(merged, tune), tune, example_targets(tune), THRESHOLDS)
-        chosen = choose(rows, args.max_nontarget, args.max_per_hour)
+        chosen = pick(rows, args)
         log.info("the %d heads merged: %s", args.heads, json.dumps(chosen))
         candidates.append((chosen["acceptance"], 1, merged, rows, chosen))
     # What hears most of the tune speakers within the false-accept limits: heads trained alike from
@@ -284,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         "parameters": head.parameters,
         "tuning": rows,
         "chosen": chosen,
+        "threshold_given": args.threshold,
         "wall_seconds": round(time.time() - started),
         "head_cpu_seconds": round(fit_seconds),
         "seed": args.seed,
