@@ -188,6 +188,7 @@ def summarise(clips: list[dict[str, Any]], speech: list[dict[str, Any]], main_wo
         "false_per_hour": round(len(fires) / speech_hours, 2) if speech_hours else None,
         "speech_heard": fires,
         "wrong_intent_on_commands": len(wrong),
+        "wrong_intent_heard": [(r["group"], r["label"], [name for name, _ in r["heard"]]) for r in wrong],
         "synthetic_accepted": _rate(synthetic),
         "synthetic_clips": len(synthetic),
         "synthetic_per_voice": per_voice,
