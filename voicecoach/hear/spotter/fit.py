@@ -251,7 +251,7 @@ def merge(heads: list[Head]) -> Head:
         w2,
         np.concatenate([h.b2 for h in heads]),
         w3,
-        (sum(h.b3 for h in heads) / count).astype(np.float32),
+        np.mean([h.b3 for h in heads], axis=0).astype(np.float32),
     )
 
 
