@@ -148,47 +148,48 @@ def replay(trace: list[tuple[str, Any]], options: FusionOptions) -> list[tuple[H
 # PocketSphinx: chosen by `python -m voicecoach.bench.tunefusion` (coordinate ascent on the spotter's
 # *tune* speakers, never the bench's held-out ones, and festival's slt, a voice neither the bench uses
 # nor the spotter trained on; its docstring has the score and why false activations are counted as
-# they are), for the spotter retrained with "learn my voice" (threshold 0.93). On that data the fused
-# engine went from real 92.4 %, 10 dB 82.6 %, synthetic 82.2 %, non-command words 2.3 %, 23.0 false
-# activations an hour (tunefusion's start) to 91.7 %, 82.6 %, 81.1 %, 0.0 %, 0 in 16 minutes; the
-# spotter alone read 81.1 %, 81.3 %, 23.9 %, 0.0 %, 7.7 an hour and PocketSphinx alone 71.2 %, 25.7 %,
-# 82.2 %, 3.0 %, 34.4 an hour:
-# - spotter_alone 0.93, three steps running (its own bar, one step longer): stop, go, yes or no the
-#   spotter is this sure of is acted on at once, before the grammar has decided;
+# they are), for the spotter retrained with rooms and the echo canceller, its three heads merged
+# (threshold 0.93, two steps). On that data the fused engine read real 94.7 %, 10 dB 88.9 %,
+# synthetic 81.1 %, non-command words 0.0 %, 3.8 false activations an hour (1 in 16 minutes); the
+# spotter alone 84.1 %, 84.7 %, 15.0 %, 0.0 %, 3.8 an hour and PocketSphinx alone 71.2 %, 25.7 %,
+# 82.2 %, 3.0 %, 34.4 an hour (the previous spotter's fusion, on its own tuning: 91.7 %, 82.6 %,
+# 81.1 %, 0.0 %, none):
+# - spotter_alone 0.93, two steps running (its own bar and steps): stop, go, yes or no the spotter is
+#   this sure of is acted on at once, before the grammar has decided;
 # - spotter_alone_untrusted: never (not searched; see tunefusion): words learnt from synthetic speech
 #   only need the grammar;
 # - grammar_alone 0.94 (about 25 log units a frame above where PocketSphinx accepts alone): below
 #   that the grammar needs the spotter;
-# - grammar_floor 0.5 (30 units below where PocketSphinx accepts alone, as low as fusion hears it)
-#   with agree 0.3 (stop/go/yes/no) or agree_untrusted 0.4 (the rest): a candidate is acted on when
-#   the spotter gave its intent that much near its words; most of PocketSphinx's false commands get
-#   far less from the spotter;
-# - veto off (1.01): vetoing a sure grammar when the spotter names another real word did not help;
-# - after_seconds 0.8: a candidate waits up to 0.8 s past its words for the spotter's support.
+# - grammar_floor 0.6 (about 20 units below where PocketSphinx accepts alone) with agree 0.3 (every
+#   word): a candidate is acted on when the spotter gave its intent that much near its words; most
+#   of PocketSphinx's false commands get far less from the spotter;
+# - veto 0.5: a sure grammar candidate is not acted on when the spotter gives another of its real
+#   words (stop, go, yes, no) 0.5 or more around it (PocketSphinx hears some real "stop" as "start");
+# - after_seconds 0.5: a candidate waits up to 0.5 s past its words for the spotter's support.
 # Vosk: no English Vosk model can be measured here, so its values are a reasoned guess, not a tuning:
 # Vosk's confidence is its words' mean confidence (0.5 is where it accepts alone, and fusion hears its
 # candidates from 0.2); the spotter's side is as for PocketSphinx.
 TUNED: dict[str, FusionOptions] = {
     "pocketsphinx": FusionOptions(
         spotter_alone=0.93,
-        spotter_alone_steps=3,
+        spotter_alone_steps=2,
         spotter_alone_untrusted=1.01,
         grammar_alone=0.94,
-        grammar_floor=0.5,
+        grammar_floor=0.6,
         agree=0.3,
-        agree_untrusted=0.4,
-        veto=1.01,
-        after_seconds=0.8,
+        agree_untrusted=0.3,
+        veto=0.5,
+        after_seconds=0.5,
     ),
     "vosk": FusionOptions(
         spotter_alone=0.93,
-        spotter_alone_steps=3,
+        spotter_alone_steps=2,
         spotter_alone_untrusted=1.01,
         grammar_alone=0.8,
         grammar_floor=0.35,
         agree=0.3,
-        agree_untrusted=0.4,
-        veto=1.01,
-        after_seconds=0.8,
+        agree_untrusted=0.3,
+        veto=0.5,
+        after_seconds=0.5,
     ),
 }
