@@ -297,15 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     log.info("training on %d windows: %s", len(ends), dict(sorted(Counter(labels.tolist()).items())))
     fit_started = time.process_time()
     candidates = []
+    windows, weights = fit.stack(train.embeddings, ends), copy_weights(train, ends, args.real_weight)
     for head_seed in range(args.seed, args.seed + args.heads):
-        head = fit.train(
-            fit.stack(train.embeddings, ends),
-            labels,
-            len(classes),
-            epochs=args.epochs,
-            seed=head_seed,
-            sample_weights=copy_weights(train, ends, args.real_weight),
-        )
+        head = fit.train(windows, labels, len(classes), epochs=args.epochs, seed=head_seed, sample_weights=weights)
         rows = tuning_table(probabilities(head, tune), tune, example_targets(tune), THRESHOLDS)
         for row in rows:
             log.info("head %d tune %s", head_seed, json.dumps(row))
