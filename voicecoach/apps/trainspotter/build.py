@@ -28,7 +28,7 @@ class Recipe:
     leak_fraction: float = 0.25
     leak_db: tuple[float, float] = (6.0, 20.0)
     speed: tuple[float, float] = (0.9, 1.1)
-    reverb_fraction: float = 0.0  # of a command's copies, heard across a reverberant room
+    reverb_fraction: float = 0.0  # of every item's copies, heard across a reverberant room
     cancelled_fraction: float = 0.0  # of the copies with the coach's voice leaking in, echo-cancelled
 
 

@@ -24,7 +24,7 @@ from voicecoach.hear.spotter.clips import active_rms, speech_span
 from voicecoach.hear.spotter.engine import SpotterRecogniser
 
 from .data import Item, corpus_items, piece, read_noises
-from .voices import HELD_OUT_VOICES, SAMPLE_RATE, read_wav_bytes
+from .voices import HELD_OUT_VOICES, SAMPLE_RATE, pcm16, read_wav_bytes
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _recogniser(model_path: str | None) -> SpotterRecogniser:
 def _stream(samples: np.ndarray, model_path: str | None) -> tuple[list[tuple[str, float]], float]:
     """What the engine heard in a stream (intent, seconds), and the CPU seconds it took."""
     recogniser = _recogniser(model_path)
-    pcm = np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes()
+    pcm = pcm16(samples)
     started = time.process_time()
     heard = []
     for first in range(0, len(pcm), BLOCK * 2):

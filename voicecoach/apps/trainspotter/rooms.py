@@ -16,7 +16,8 @@ import numpy as np
 
 from voicecoach.hear.echo import LiveKitEchoCanceller
 
-SAMPLE_RATE = 16_000
+from .voices import SAMPLE_RATE, pcm16
+
 PRIME_SECONDS = 1.0
 
 
@@ -62,10 +63,6 @@ def cancelled(mic: np.ndarray, played: np.ndarray, prime: int) -> np.ndarray:
     lag = canceller.delay_samples
     padded_mic = np.concatenate([mic, np.zeros(lag)])
     padded_ref = np.concatenate([played, np.zeros(lag)])
-    pcm = canceller.process(_pcm(padded_mic), _pcm(padded_ref))
+    pcm = canceller.process(pcm16(padded_mic), pcm16(padded_ref))
     out = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     return out[prime + lag : len(mic) + lag]
-
-
-def _pcm(samples: np.ndarray) -> bytes:
-    return np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes()

@@ -77,6 +77,11 @@ class Voice:
             return read_wav_bytes(out.read_bytes())
 
 
+def pcm16(samples: np.ndarray) -> bytes:
+    """Samples (int16-scaled, any dtype) as 16-bit little-endian PCM, rounded and saturated."""
+    return np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes()
+
+
 def read_wav_bytes(data: bytes) -> np.ndarray:
     """A WAV file's contents as 16 kHz mono int16 samples."""
     with wave.open(io.BytesIO(data), "rb") as wav:
