@@ -28,7 +28,7 @@ import numpy as np
 
 from voicecoach.bench.corpus import DEFAULT_CORPUS, read_wav, write_wav
 from voicecoach.hear import SAMPLE_RATE
-from voicecoach.hear.spotter.split import speaker_of, split_of
+from voicecoach.hear.spotter.split import in_split
 from voicecoach.routinefile.loader import DEFAULT_FILE, load
 from voicecoach.session.wavsim import simulate_from_wav
 
@@ -51,11 +51,7 @@ def recordings(corpus: Path, clips: int, workdir: Path, seed: int = 7, split: st
     """The microphone recordings of the `split` speakers: {"stop": [(wav, said at seconds)], "quiet":
     wav, "talk": wav}."""
     rng = np.random.default_rng(seed)
-
-    def of_split(path: Path) -> bool:
-        return split_of(speaker_of(path)) == split
-
-    stops = [p for p in sorted((corpus / "commands" / "stop").glob("*.wav")) if of_split(p)][:clips]
+    stops = [p for p in sorted((corpus / "commands" / "stop").glob("*.wav")) if in_split(p, split)][:clips]
     placed = []
     for i, path in enumerate(stops):
         at = FIRST_AT_SECONDS + EVERY_SECONDS * i
@@ -67,7 +63,7 @@ def recordings(corpus: Path, clips: int, workdir: Path, seed: int = 7, split: st
     quiet = write_wav(workdir / "quiet.wav", np.round(rng.normal(0, FLOOR_RMS, 120 * SAMPLE_RATE)))
     parts = []
     for path in sorted((corpus / "speech").rglob("*.wav")):
-        if of_split(path):
+        if in_split(path, split):
             parts += [_at_level(read_wav(path).astype(np.float64), TALK_DBFS), np.zeros(SAMPLE_RATE // 2)]
     speech = np.concatenate(parts) if parts else np.zeros(SAMPLE_RATE)
     talk = write_wav(workdir / "talk.wav", np.round(speech + rng.normal(0, FLOOR_RMS, len(speech))))

@@ -27,6 +27,11 @@ def speaker_of(path: Path | str) -> str:
     return stem
 
 
+def in_split(path: Path | str, split: str) -> bool:
+    """Whether this file's speaker is in `split` (train, tune or test)."""
+    return split_of(speaker_of(path)) == split
+
+
 def held_out(path: Path | str) -> bool:
     """Whether the spotter never trained on, nor tuned with, this file's speaker."""
-    return split_of(speaker_of(path)) == "test"
+    return in_split(path, "test")
