@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("pocketsphinx")
+pocketsphinx = pytest.importorskip("pocketsphinx")
 pytest.importorskip("webrtcvad")
 soxr = pytest.importorskip("soxr")
 
@@ -93,6 +93,25 @@ def test_garbage_words_never_sound_like_a_one_word_command() -> None:
     assert grammar.garbage_words(ranked, pronunciations, PHRASES, count=10) == ["the", "cause", "up"]
     assert "cause" not in grammar.garbage_words(ranked, pronunciations, PHRASES, count=10, min_phone_distance=3)
     assert grammar.garbage_words(ranked, pronunciations, PHRASES, count=2) == ["the", "cause"]
+
+
+@pytest.mark.parametrize("distance", [2, 4])
+def test_garbage_from_the_model_is_that_of_the_whole_dictionary_read_at_once(distance: int) -> None:
+    """`frequent_garbage` reads pronunciations for a pool of frequent words only (to keep the hearing
+    process's peak memory down); it must choose what ranking the whole dictionary chooses. At a
+    distance of 4 no word of the first pool qualifies, so the pool has to grow."""
+    model = Path(pocketsphinx.get_model_path()) / "en-us"
+    dictionary, language_model = model / "cmudict-en-us.dict", model / "en-us.lm.bin"
+    everything = grammar.read_pronunciations(dictionary)
+    ranked = grammar.by_frequency(language_model, everything)
+    expected = grammar.garbage_words(ranked, everything, PHRASES, 300, distance)
+    assert len(expected) == 300
+    if distance == 4:
+        assert grammar.garbage_words(ranked[: 2 * 300 + 100], everything, PHRASES, 300, distance) == []
+    garbage, pronunciations = grammar.frequent_garbage(dictionary, language_model, PHRASES, 300, distance)
+    assert garbage == expected
+    words = {word for phrase in PHRASES for word in phrase.split()} | set(garbage)
+    assert pronunciations == {word: everything[word] for word in words if word in everything}
 
 
 def test_a_word_missing_from_the_dictionary_is_named_in_a_warning(caplog: pytest.LogCaptureFixture) -> None:

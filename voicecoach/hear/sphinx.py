@@ -146,11 +146,9 @@ class SphinxRecogniser:
     ) -> tuple[pocketsphinx.Decoder, list[str]]:
         wanted = {word for phrase in self.phrases for word in phrase.split()}
         if self.options.garbage_words > 0:
-            pronunciations = grammar.read_pronunciations(dictionary)
-            ranked = grammar.by_frequency(model / "en-us" / "en-us.lm.bin", pronunciations)
-            garbage = grammar.garbage_words(
-                ranked,
-                pronunciations,
+            garbage, pronunciations = grammar.frequent_garbage(
+                dictionary,
+                model / "en-us" / "en-us.lm.bin",
                 self.phrases,
                 self.options.garbage_words,
                 self.options.garbage_min_phone_distance,

@@ -38,6 +38,44 @@ def read_pronunciations(dictionary: Path, words: Iterable[str] | None = None) ->
     return found
 
 
+def dictionary_words(dictionary: Path) -> list[str]:
+    """Every word of a CMU-format dictionary file that has a pronunciation, once each, in file order:
+    the words `read_pronunciations` would give, without the memory of their pronunciations."""
+    words: dict[str, None] = {}
+    with open(dictionary, encoding="utf-8") as lines:
+        for line in lines:
+            head, _, phones = line.partition(" ")
+            if phones.split("#", 1)[0].strip():
+                words[head.split("(", 1)[0]] = None
+    return list(words)
+
+
+def frequent_garbage(
+    dictionary: Path,
+    language_model: Path,
+    phrases: Mapping[str, Intent],
+    count: int,
+    min_phone_distance: int = 2,
+) -> tuple[list[str], dict[str, list[str]]]:
+    """`garbage_words` from the whole dictionary ranked by the language model, and the pronunciations
+    of the garbage words and of the phrases' words.
+
+    The same words as ranking the dictionary read whole with `read_pronunciations`, at a fraction of
+    the peak memory (which lasts as long as the hearing process): the language model is held only
+    while the bare words are ranked, and then pronunciations are read only for the phrases' words and
+    the most frequent words, a pool doubled until it holds `count` garbage words."""
+    wanted = {word for phrase in phrases for word in phrase.split()}
+    ranked = by_frequency(language_model, dictionary_words(dictionary))
+    pool = 2 * count + 100
+    while True:
+        pronunciations = read_pronunciations(dictionary, wanted.union(ranked[:pool]))
+        garbage = garbage_words(ranked[:pool], pronunciations, phrases, count, min_phone_distance)
+        if len(garbage) >= count or pool >= len(ranked):
+            kept = wanted.union(garbage)
+            return garbage, {word: phones for word, phones in pronunciations.items() if word in kept}
+        pool *= 2
+
+
 def by_frequency(language_model: Path, words: Iterable[str]) -> list[str]:
     """`words` (plain alphabetic ones only), most probable first under an n-gram language model."""
     import pocketsphinx
