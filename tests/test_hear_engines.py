@@ -28,6 +28,8 @@ class FakeSphinxOptions:
     reject_below_llr: float = -40.0
     confidence_scale_llr: float = 10.0
     beam: float = 1e-20
+    immediate_sequence_margin: float = 4.0
+    sequence_margin: float | None = None
 
 
 class FakeSphinx:
@@ -89,7 +91,9 @@ def test_auto_without_a_model_uses_pocketsphinx(no_models: Path) -> None:
     sphinx = grammar_of(engines.open_recogniser(reject_below_llr=-35.0, kaldi_log_level=0))
     assert isinstance(sphinx, FakeSphinx)
     looser = engines.FUSION_SPHINX_LOOSER_LLR
-    assert sphinx.options == FakeSphinxOptions(reject_below_llr=-35.0 - looser, confidence_scale_llr=20.0)
+    assert sphinx.options == FakeSphinxOptions(
+        reject_below_llr=-35.0 - looser, confidence_scale_llr=20.0, sequence_margin=4.0
+    )  # every phrase kept within the margin an immediate one has
 
 
 def test_a_named_grammar_engine_is_that_engine_alone(no_models: Path) -> None:

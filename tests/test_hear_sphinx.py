@@ -176,6 +176,18 @@ def test_a_command_inside_a_longer_stream_is_heard_once_at_its_time(tmp_path: Pa
     assert lead + said_for - 0.6 <= heard[0].end_seconds <= lead + said_for + 0.3
 
 
+def test_a_phrase_decoded_as_a_sentence_is_rejected_alone_and_kept_within_a_margin(tmp_path: Path) -> None:
+    """Step 4: alone, a phrase that is not immediate is rejected whenever the garbage sequence decodes
+    to other words, even when they score worse; with `sequence_margin` (as fusion runs it) only when
+    they score better by more than the margin."""
+    said = quiet(1.0) + say("how am i doing", tmp_path) + quiet(1.0)
+    alone = SphinxRecogniser()
+    assert hear(alone, said) == []
+    assert alone.decisions[-1].candidate is not None and alone.decisions[-1].candidate.intent is Intent.PROGRESS
+    within = SphinxRecogniser(options=SphinxOptions(sequence_margin=4.0))
+    assert [h.intent for h in hear(within, said)] == [Intent.PROGRESS]
+
+
 def test_pause_spoken_by_flite_is_heard(recogniser: SphinxRecogniser, tmp_path: Path) -> None:
     recogniser.listen_for(frozenset(Intent))
     heard = hear(recogniser, quiet(1.0) + say("pause", tmp_path, voice="rms") + quiet(1.0))

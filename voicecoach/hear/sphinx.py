@@ -19,7 +19,9 @@ utterance goes through these checks, cheapest first:
    is not immediate is then rejected; an immediate one (pause, stop and skip phrases: "it hurts",
    "stop the session") only when the garbage words also score better than it by more than
    `immediate_sequence_margin` per frame, since this search sometimes loses a real command it
-   should have kept. Read speech otherwise makes dozens of false commands an hour. One-word
+   should have kept. Read speech otherwise makes dozens of false commands an hour. (With
+   `sequence_margin` a phrase that is not immediate gets such a margin too: fusion uses that, since
+   its spotter must also agree; this search loses many a synthetic "how am i doing".) One-word
    commands skip this check, since two short garbage words can imitate one word, and someone in
    pain must never have to say "stop" twice;
 5. a one-word command that is not immediate ("resume", "status") is rejected when its utterance
@@ -86,6 +88,9 @@ class SphinxOptions:
     # An immediate phrase of several words is rejected when a sequence of garbage words scores
     # better than it by more than this, in log units per frame of the phrase (step 4).
     immediate_sequence_margin: float = 4.0
+    # The same for a phrase that is not immediate (None: rejected whatever the scores; fusion, whose
+    # spotter must agree, runs it at immediate_sequence_margin unless this is given).
+    sequence_margin: float | None = None
     # Speech in an utterance heard as a one-word command that is not immediate, at most (step 5).
     max_one_word_seconds: float = 1.4
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
@@ -246,7 +251,10 @@ class SphinxRecogniser:
             finally:
                 self._grammar_decoder.activate_search(self._searches[self._active])
             better_by = (self._raw(sequence_score) - self._raw(grammar_score)) / frames
-            if words not in self.phrases and (not immediate or better_by > self.options.immediate_sequence_margin):
+            margin = self.options.immediate_sequence_margin if immediate else self.options.sequence_margin
+            if margin is None:
+                margin = -math.inf
+            if words not in self.phrases and better_by > margin:
                 log.debug("rejected %r: as a sentence it is %r (better by %.1f a frame)", phrase, words, better_by)
                 accepted = False
         if (
