@@ -70,10 +70,20 @@ def recordings(corpus: Path, clips: int, workdir: Path, seed: int = 7, split: st
     return {"stop": placed, "quiet": quiet, "talk": talk, "talk_seconds": len(speech) / SAMPLE_RATE}
 
 
-def _heard(wav: Path, engine: str, leak_db: float | None, routine: str) -> list[tuple[float, str]]:
+def _session(wav: Path, engine: str, leak_db: float | None, routine: str) -> dict[str, list[tuple[float, str]]]:
+    """What the session acted on ("heard") and what its barge-in guard set aside ("ignored", with why)."""
     library = load(DEFAULT_FILE)
     timeline = simulate_from_wav(library, routine, wav, engine=engine, room_echo_db=leak_db)
-    return [(float(e["t"]), str(e["intent"])) for e in timeline.entries if e["kind"] == "heard"]
+    return {
+        "heard": [(float(e["t"]), str(e["intent"])) for e in timeline.entries if e["kind"] == "heard"],
+        "ignored": [
+            (float(e["t"]), f"{e['intent']}: {e['reason']}") for e in timeline.entries if e["kind"] == "ignored"
+        ],
+    }
+
+
+def _heard(wav: Path, engine: str, leak_db: float | None, routine: str) -> list[tuple[float, str]]:
+    return _session(wav, engine, leak_db, routine)["heard"]
 
 
 def measure(
@@ -85,7 +95,8 @@ def measure(
         for leak in [None, *leaks_db]:
             rows = []
             for wav, at, name in made["stop"]:
-                heard = _heard(wav, engine, leak, routine)
+                session = _session(wav, engine, leak, routine)
+                heard = session["heard"]
                 acted = [t for t, intent in heard if intent == "stop" and at <= t <= at + ACT_WITHIN_SECONDS]
                 rows.append(
                     {
@@ -93,6 +104,7 @@ def measure(
                         "at": at,
                         "acted_after_s": round(acted[0] - at, 2) if acted else None,
                         "heard": heard,
+                        "ignored": session["ignored"],
                     }
                 )
             key = "no leak" if leak is None else f"{leak:g} dB"

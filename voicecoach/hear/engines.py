@@ -22,11 +22,12 @@ ENGINES = ("auto", "vosk", "pocketsphinx", "spotter", "fusion")
 # the fusion rule as evidence: PocketSphinx's rejection threshold this many log units a frame lower
 # (its confidence scale widened so the candidates spread over 0.5..1), Vosk's minimum confidence this
 # much lower. PocketSphinx also keeps a phrase of several words that its garbage-word sequence decodes
-# as other words unless they score better by the margin an immediate phrase has (alone, such a phrase
-# is rejected outright): with this, synthetic phrases (each of the 62 without real recordings in six of the
-# spotter's 70 training voices, never the benchmark's) were acted on 71.5 % of the time rather than 48.9 %, and 14.6 minutes of the train
-# and tune speakers' speech gave 3 false commands rather than 2 (PocketSphinx's candidates alone:
-# 22 rather than 9). Margins of -5 and 0 gave 68.8 and 70.2 %, and 3 false commands each.
+# as other words, unless they score better by the margin an immediate phrase has (alone, such a phrase
+# is rejected outright). `python -m voicecoach.bench.sequencemargin` (each of the 62 phrases without
+# real recordings in six of the spotter's training voices, never the benchmark's; 14.6 minutes of the
+# train and tune speakers' speech): acted on 69.6 % rather than 48.9 %, 3 false commands rather than 2
+# (PocketSphinx's own candidates: 22 rather than 9); margins of -5, 0 and no limit gave 67.5, 68.8
+# and 70.4 %, 3 false commands each (13, 19 and 34 candidates). `tunefusion` kept its rule with it.
 FUSION_SPHINX_LOOSER_LLR = 30.0
 FUSION_SPHINX_CONFIDENCE_SCALE_LLR = 20.0
 FUSION_VOSK_LOOSER_CONFIDENCE = 0.3
