@@ -169,7 +169,9 @@ def table(report: dict[str, Any]) -> str:
     """The Markdown table: the coach, each engine inside it when it is fused (alone, same run), the peer."""
     coach = report["coach"]
     columns = [(f"coach ({coach.get('recogniser')})", coach)]
-    columns += [(f"{name} alone", figures) for name, figures in report.get("parts", {}).items()]
+    # what each engine inside would have acted on by itself: run as fusion runs it (a grammar engine
+    # looser, its phrases of several words kept within a margin), judged at its own threshold
+    columns += [(f"{name} alone, as fused", figures) for name, figures in report.get("parts", {}).items()]
     if "peer" in report:
         columns.append(("peer", report["peer"]))
     lines = ["| figure | " + " | ".join(name for name, _ in columns) + " |", "|---|" + "---:|" * len(columns)]
