@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from voicecoach.errors import ModelError
 from voicecoach.hear import engines, models
+from voicecoach.hear.segmenter import SegmenterOptions
 
 vosk_engine = pytest.importorskip("voicecoach.hear.vosk_engine", reason="vosk is not installed")
 
@@ -30,6 +31,7 @@ class FakeSphinxOptions:
     beam: float = 1e-20
     immediate_sequence_margin: float = 4.0
     sequence_margin: float | None = None
+    segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
 
 
 class FakeSphinx:
@@ -92,8 +94,12 @@ def test_auto_without_a_model_uses_pocketsphinx(no_models: Path) -> None:
     assert isinstance(sphinx, FakeSphinx)
     looser = engines.FUSION_SPHINX_LOOSER_LLR
     assert sphinx.options == FakeSphinxOptions(
-        reject_below_llr=-35.0 - looser, confidence_scale_llr=20.0, sequence_margin=4.0
-    )  # every phrase kept within the margin an immediate one has
+        reject_below_llr=-35.0 - looser,
+        confidence_scale_llr=20.0,
+        sequence_margin=4.0,  # every phrase kept within the margin an immediate one has
+        segmenter=SegmenterOptions(hangover_seconds=engines.FUSION_SPHINX_HANGOVER_SECONDS),
+    )
+    assert engines.FUSION_SPHINX_HANGOVER_SECONDS < SegmenterOptions().hangover_seconds
 
 
 def test_a_named_grammar_engine_is_that_engine_alone(no_models: Path) -> None:

@@ -28,6 +28,13 @@ ENGINES = ("auto", "vosk", "pocketsphinx", "spotter", "fusion")
 # train and tune speakers' speech): acted on 69.6 % rather than 48.9 %, 3 false commands rather than 2
 # (PocketSphinx's own candidates: 22 rather than 9); margins of -5, 0 and no limit gave 67.5, 68.8
 # and 70.4 %, 3 false commands each (13, 19 and 34 candidates). `tunefusion` kept its rule with it.
+#
+# Fusion also closes PocketSphinx's utterances after 0.18 s of silence rather than 0.2 (20 ms sooner
+# for every command the grammar decides). On the tune speakers (`tunefusion`) the fused engine's
+# figures and chosen rule were the same at 0.18 as at 0.2; PocketSphinx's own candidates made 80
+# false activations an hour rather than 73, which the rule filters. At 0.15 the rule's figures fell
+# (false activations 7.7 -> 11.5 an hour; its best rule heard 79 % of synthetic phrases, not 84 %).
+FUSION_SPHINX_HANGOVER_SECONDS = 0.18
 FUSION_SPHINX_LOOSER_LLR = 30.0
 FUSION_SPHINX_CONFIDENCE_SCALE_LLR = 20.0
 FUSION_VOSK_LOOSER_CONFIDENCE = 0.3
@@ -109,6 +116,7 @@ def open_fusion(
             reject_below_llr=alone.reject_below_llr - FUSION_SPHINX_LOOSER_LLR,
             confidence_scale_llr=FUSION_SPHINX_CONFIDENCE_SCALE_LLR,
             sequence_margin=alone.immediate_sequence_margin if alone.sequence_margin is None else alone.sequence_margin,
+            segmenter=dataclasses.replace(alone.segmenter, hangover_seconds=FUSION_SPHINX_HANGOVER_SECONDS),
         )
         # the looser engine's confidence where the engine alone would have accepted
         accepts = 1.0 / (1.0 + math.exp(-FUSION_SPHINX_LOOSER_LLR / FUSION_SPHINX_CONFIDENCE_SCALE_LLR))
