@@ -161,3 +161,13 @@ def test_the_memory_probe_opens_a_model_given_as_a_file(tmp_path: Path) -> None:
     copy = tmp_path / "model.npz"
     copy.write_bytes((importlib.resources.files("voicecoach.hear.spotter") / MODEL_FILE).read_bytes())
     assert 10 < peak_rss_mb(copy) < 1000
+
+
+def test_a_model_saved_into_a_folder_not_made_yet_is_saved_whole(tmp_path: Path) -> None:
+    """`train-spotter --out new/dir/model.npz` once lost a whole training run at its last step."""
+    model = load_model()
+    out = tmp_path / "not" / "yet" / "model.npz"
+    model.save(out)
+    again = load_model(out)
+    assert again.classes == model.classes and again.threshold == model.threshold
+    assert np.array_equal(again.head.w1, model.head.w1)

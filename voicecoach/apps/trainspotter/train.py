@@ -275,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     cpu_started = time.process_time()
     args.work.mkdir(parents=True, exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # now, not after half an hour of training
     intents = spotter_intents()
     classes = ["none", *(intent.value for intent in intents)]
     voices = tuple(v for v in TRAIN_VOICES if v.available())

@@ -56,6 +56,7 @@ class SpotterModel:
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buffer = io.BytesIO()
         np.savez_compressed(buffer, allow_pickle=False, **arrays)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(buffer.getvalue())
 
     @classmethod
