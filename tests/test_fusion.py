@@ -85,6 +85,15 @@ def test_a_candidate_below_the_floor_is_refused_whatever_the_spotter_says_short_
     assert heard + decider.flush() == []
 
 
+def test_a_candidate_between_the_weak_floor_and_the_floor_needs_the_spotters_firm_agreement() -> None:
+    options = FusionOptions(**{**OPTIONS.__dict__, "weak_floor": 0.3, "agree_weak": 0.8})
+    for confidence, spotter_says, acted in ((0.4, 0.5, False), (0.4, 0.85, True), (0.2, 0.99, False), (0.7, 0.5, True)):
+        decider = FusionDecider(options)
+        heard = [h for s in steps(0.0, 1.0, pause=spotter_says) for h in decider.step(s)]
+        heard += decider.candidate(said(Intent.PAUSE, 0.5, 0.9, confidence)) + decider.flush()
+        assert [h.intent for h in heard] == ([Intent.PAUSE] if acted else []), (confidence, spotter_says)
+
+
 def test_a_very_sure_spotter_acts_alone_on_a_word_it_has_real_recordings_of_at_once() -> None:
     decider = FusionDecider(OPTIONS)
     sure = steps(1.0, 1.08, stop=0.97)

@@ -32,6 +32,7 @@ class FakeSphinxOptions:
     immediate_sequence_margin: float = 4.0
     sequence_margin: float | None = None
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
+    garbage_fallback_confidence: float | None = None
 
 
 class FakeSphinx:
@@ -98,8 +99,13 @@ def test_auto_without_a_model_uses_pocketsphinx(no_models: Path) -> None:
         confidence_scale_llr=20.0,
         sequence_margin=4.0,  # every phrase kept within the margin an immediate one has
         segmenter=SegmenterOptions(hangover_seconds=engines.FUSION_SPHINX_HANGOVER_SECONDS),
+        garbage_fallback_confidence=engines.FUSION_SPHINX_FALLBACK_CONFIDENCE,
     )
     assert engines.FUSION_SPHINX_HANGOVER_SECONDS < SegmenterOptions().hangover_seconds
+    from voicecoach.hear.fusion.engine import TUNED
+
+    # a command lost to a frequent word is never acted on as firmly as one the grammar heard
+    assert engines.FUSION_SPHINX_FALLBACK_CONFIDENCE < TUNED["pocketsphinx"].grammar_floor
 
 
 def test_a_named_grammar_engine_is_that_engine_alone(no_models: Path) -> None:

@@ -188,6 +188,15 @@ def test_a_phrase_decoded_as_a_sentence_is_rejected_alone_and_kept_within_a_marg
     assert [h.intent for h in hear(within, said)] == [Intent.PROGRESS]
 
 
+def test_a_command_lost_to_a_frequent_word_is_a_weak_candidate_with_the_fallback_only(tmp_path: Path) -> None:
+    """flite's awb says "pause" so that the grammar hears the garbage word "course"."""
+    said = quiet(1.0) + say("pause", tmp_path, voice="awb") + quiet(1.0)
+    assert hear(SphinxRecogniser(), said) == []
+    heard = hear(SphinxRecogniser(options=SphinxOptions(garbage_fallback_confidence=0.55)), said)
+    assert [h.intent for h in heard] == [Intent.PAUSE]
+    assert heard[0].confidence <= 0.55
+
+
 def test_pause_spoken_by_flite_is_heard(recogniser: SphinxRecogniser, tmp_path: Path) -> None:
     recogniser.listen_for(frozenset(Intent))
     heard = hear(recogniser, quiet(1.0) + say("pause", tmp_path, voice="rms") + quiet(1.0))

@@ -35,6 +35,9 @@ ENGINES = ("auto", "vosk", "pocketsphinx", "spotter", "fusion")
 # false activations an hour rather than 73, which the rule filters. At 0.15 the rule's figures fell
 # (false activations 7.7 -> 11.5 an hour; its best rule heard 79 % of synthetic phrases, not 84 %).
 FUSION_SPHINX_HANGOVER_SECONDS = 0.18
+# Where PocketSphinx's grammar hears a frequent word rather than a command, fusion still hears its best
+# command, as a weak candidate of at most this confidence (below the rule's grammar_floor).
+FUSION_SPHINX_FALLBACK_CONFIDENCE = 0.55
 FUSION_SPHINX_LOOSER_LLR = 30.0
 FUSION_SPHINX_CONFIDENCE_SCALE_LLR = 20.0
 FUSION_VOSK_LOOSER_CONFIDENCE = 0.3
@@ -117,6 +120,7 @@ def open_fusion(
             confidence_scale_llr=FUSION_SPHINX_CONFIDENCE_SCALE_LLR,
             sequence_margin=alone.immediate_sequence_margin if alone.sequence_margin is None else alone.sequence_margin,
             segmenter=dataclasses.replace(alone.segmenter, hangover_seconds=FUSION_SPHINX_HANGOVER_SECONDS),
+            garbage_fallback_confidence=FUSION_SPHINX_FALLBACK_CONFIDENCE,
         )
         # the looser engine's confidence where the engine alone would have accepted
         accepts = 1.0 / (1.0 + math.exp(-FUSION_SPHINX_LOOSER_LLR / FUSION_SPHINX_CONFIDENCE_SCALE_LLR))

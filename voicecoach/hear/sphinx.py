@@ -91,6 +91,10 @@ class SphinxOptions:
     # The same for a phrase that is not immediate (None: rejected whatever the scores; fusion, whose
     # spotter must agree, runs it at immediate_sequence_margin unless this is given).
     sequence_margin: float | None = None
+    # When the grammar hears a garbage word: None, nothing is heard; a value, the utterance is decoded
+    # again with the commands alone, and their best is a candidate of at most this confidence (step 2;
+    # fusion uses it, where a candidate that weak needs the spotter's firm agreement).
+    garbage_fallback_confidence: float | None = None
     # Speech in an utterance heard as a one-word command that is not immediate, at most (step 5).
     max_one_word_seconds: float = 1.4
     segmenter: SegmenterOptions = field(default_factory=SegmenterOptions)
@@ -144,6 +148,7 @@ class SphinxRecogniser:
         self._logmath = self._grammar_decoder.logmath
         self._searches: dict[frozenset[Intent], str] = {}
         self._sequence_searches: dict[frozenset[Intent], str] = {}  # for step 4
+        self._plain_searches: dict[frozenset[Intent], str] = {}  # the commands alone, for step 2's fallback
         self.listen_for(frozenset(Intent))
 
     def _make_grammar_decoder(
@@ -197,6 +202,9 @@ class SphinxRecogniser:
                     sequence = grammar.jsgf(phrases, self._garbage, self.options.garbage_weight, sequence=True)
                     self._grammar_decoder.add_jsgf_string(f"sequence{name}", sequence)
                     self._sequence_searches[intents] = f"sequence{name}"
+                if self.options.garbage_fallback_confidence is not None and self._garbage:
+                    self._grammar_decoder.add_jsgf_string(f"plain{name}", grammar.jsgf(phrases))
+                    self._plain_searches[intents] = f"plain{name}"
             else:
                 self._searches[intents] = ""
         self._active = intents
@@ -232,6 +240,12 @@ class SphinxRecogniser:
         pcm = utterance.pcm[(begin_sample - utterance.start_sample) * 2 : (end_sample - utterance.start_sample) * 2]
         phrase, grammar_score, first, last = _decode_grammar(self._grammar_decoder, pcm)
         intent = self.phrases.get(phrase)
+        cap = 1.0
+        if intent is None and self._active in self._plain_searches:
+            log.debug("a garbage word: %r; decoding with the commands alone", phrase)
+            phrase, grammar_score, first, last = self._decode_with(self._plain_searches[self._active], pcm)
+            intent = self.phrases.get(phrase)
+            cap = self.options.garbage_fallback_confidence or 0.0
         if intent is None:
             log.debug("not a command: %r", phrase)
             return Decision(phrase, -math.inf, None, False)
@@ -241,15 +255,11 @@ class SphinxRecogniser:
         threshold = self.options.reject_below_llr
         if intent in commands.IMMEDIATE:
             threshold -= self.options.immediate_llr_allowance
-        confidence = 1.0 / (1.0 + math.exp(-(llr - threshold) / self.options.confidence_scale_llr))
+        confidence = min(cap, 1.0 / (1.0 + math.exp(-(llr - threshold) / self.options.confidence_scale_llr)))
         accepted = llr >= threshold
         immediate = intent in commands.IMMEDIATE
         if accepted and " " in phrase and self._active in self._sequence_searches:
-            self._grammar_decoder.activate_search(self._sequence_searches[self._active])
-            try:
-                words, sequence_score, _, _ = _decode_grammar(self._grammar_decoder, pcm)
-            finally:
-                self._grammar_decoder.activate_search(self._searches[self._active])
+            words, sequence_score, _, _ = self._decode_with(self._sequence_searches[self._active], pcm)
             better_by = (self._raw(sequence_score) - self._raw(grammar_score)) / frames
             margin = self.options.immediate_sequence_margin if immediate else self.options.sequence_margin
             if margin is None:
@@ -270,6 +280,14 @@ class SphinxRecogniser:
         end = begin_sample / SAMPLE_RATE + (last + 1) / FRAMES_PER_SECOND
         candidate = Heard(intent, phrase, round(confidence, 3), round(start, 3), round(end, 3))
         return Decision(phrase, llr, candidate, accepted)
+
+    def _decode_with(self, search: str, pcm: bytes) -> tuple[str, float, int, int]:
+        """`_decode_grammar` under another search; the active one is restored after."""
+        self._grammar_decoder.activate_search(search)
+        try:
+            return _decode_grammar(self._grammar_decoder, pcm)
+        finally:
+            self._grammar_decoder.activate_search(self._searches[self._active])
 
     def _raw(self, score: float) -> float:
         """PocketSphinx reports path scores exponentiated; take them back to its integer log units."""

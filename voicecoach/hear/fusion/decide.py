@@ -20,6 +20,9 @@ A command is acted on in one of three ways:
    weaker) at some step from `before_seconds` before its words to `after_seconds` after them. A candidate
    that has not yet found that support waits (the spotter peaks a little after a word ends) until the
    spotter has heard `after_seconds` past the words, or the stream ends; then it is dropped.
+   A weak candidate, from `weak_floor` up to `grammar_floor` (PocketSphinx's best command where its
+   grammar heard a frequent word instead, `SphinxOptions.garbage_fallback_confidence`), needs at
+   least `agree_weak`.
 
 One utterance is one command: nothing is acted on whose times overlap (within `margin_seconds`) a
 command already acted on, nor the same intent again ending within `repeat_seconds` of its end (the
@@ -68,6 +71,8 @@ class FusionOptions:
     spotter_alone_untrusted: float = 1.01  # above 1: never alone
     grammar_alone: float = 0.9
     grammar_floor: float = 0.5
+    weak_floor: float = 1.01  # above grammar_floor: no weak candidates
+    agree_weak: float = 0.7
     veto: float = 1.01  # above 1: no veto
     agree: float = 0.3
     agree_untrusted: float = 0.3
@@ -106,7 +111,8 @@ class FusionDecider:
     def candidate(self, heard: Heard) -> list[Heard]:
         """A grammar candidate: acted on now, kept waiting for the spotter, or dropped."""
         options = self.options
-        if heard.intent not in self._allowed or heard.confidence < options.grammar_floor or self._blocked(heard):
+        floor = min(options.grammar_floor, options.weak_floor)
+        if heard.intent not in self._allowed or heard.confidence < floor or self._blocked(heard):
             return []
         if heard.confidence >= options.grammar_alone and self.contradiction(heard) < options.veto:
             return [self._act(heard)]
@@ -150,8 +156,7 @@ class FusionDecider:
             if self._blocked(heard):
                 continue
             support = self.support(heard)
-            trusted = heard.intent in self.options.spotter_trusted
-            if support >= (self.options.agree if trusted else self.options.agree_untrusted):
+            if support >= support_needed(heard, self.options):
                 confidence = round(max(heard.confidence, support), 3)
                 acted.append(self._act(dataclasses.replace(heard, confidence=confidence)))
             elif now is None or now < heard.end_seconds + self.options.after_seconds:
@@ -186,3 +191,12 @@ class FusionDecider:
     def _act(self, heard: Heard) -> Heard:
         self._acted.append(heard)
         return heard
+
+
+def support_needed(heard: Heard, options: FusionOptions) -> float:
+    """How much the spotter must give a grammar candidate's intent near its words for it to be acted on."""
+    trusted = heard.intent in options.spotter_trusted
+    needed = options.agree if trusted else options.agree_untrusted
+    if heard.confidence < options.grammar_floor:  # a weak candidate, at or above weak_floor
+        needed = max(needed, options.agree_weak)
+    return needed
