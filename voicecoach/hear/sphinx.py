@@ -7,7 +7,8 @@ utterance goes through these checks, cheapest first:
 1. the segmenter drops utterances that are too short, too quiet or too long to be a command;
 2. the utterance is decoded with the command grammar, whose alternatives also include the most
    frequent English words as "garbage": a word that is not a command can come out as itself,
-   and then nothing is heard;
+   and then nothing is heard (with `garbage_fallback_confidence`, as fusion runs it, the audio is
+   decoded again with the commands alone, and their best goes on as a weak candidate);
 3. the same audio is decoded with an unconstrained phone loop (allphone search). The phone loop
    fits any speech at least about as well as the grammar does, so the grammar's score minus the
    phone loop's score, per frame of speech, is a log-likelihood ratio: near zero when the audio
