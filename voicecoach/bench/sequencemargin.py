@@ -66,7 +66,9 @@ def speech_files(corpus: Path) -> list[Path]:
 
 def heard_in(recogniser: Any, samples: np.ndarray) -> tuple[list[Intent], list[Intent]]:
     """What the fused engine, and its grammar alone, acted on over one stream."""
-    pcm = np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes()
+    from voicecoach.apps.trainspotter.voices import pcm16
+
+    pcm = pcm16(samples)
     heard = []
     for offset in range(0, len(pcm), CHUNK_BYTES):
         heard += recogniser.feed(pcm[offset : offset + CHUNK_BYTES])
