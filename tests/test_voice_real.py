@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import wave
 from pathlib import Path
@@ -101,6 +102,45 @@ def test_real_voices_stop_the_session_and_real_non_commands_do_not(tmp_path, syn
 # ---- real PortAudio streams on the virtual sound card ------------------------------------------
 
 
+class Lines:
+    """A child's output, read as it comes on a thread of its own, to wait for a line."""
+
+    def __init__(self, stream) -> None:
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self._changed:
+                self._lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        if not self.shown(text, timeout):
+            raise AssertionError(f"{text!r} not shown in {timeout:g} s:\n{self.text()}")
+
+    def shown(self, text: str, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: any(text in line for line in self._lines), timeout)
+
+    def text(self) -> str:
+        self._thread.join(timeout=10)
+        with self._changed:
+            return "".join(self._lines)
+
+
+
+def say_until(soundcard, word: Path, lines: Lines, answer: str, tries: int = 5) -> None:
+    """Say `word` into the microphone until the coach shows `answer` (up to `tries` times, 8 s apart)."""
+    for _ in range(tries):
+        soundcard.inject(word).wait(timeout=10)
+        if lines.shown(answer, timeout=8.0):
+            return
+    raise AssertionError(f"{answer!r} not shown after saying {word.name} {tries} times:\n{lines.text()}")
+
+
 def test_run_coaches_by_voice_through_real_audio_streams(tmp_path, soundcard):
     start = track(tmp_path, 1.5, [(0.2, flite("start", tmp_path))], "start.wav")
     stop = track(tmp_path, 1.5, [(0.2, flite("stop", tmp_path))], "stop.wav")
@@ -114,14 +154,19 @@ def test_run_coaches_by_voice_through_real_audio_streams(tmp_path, soundcard):
             stderr=subprocess.STDOUT,
             text=True,
         )
+        lines = Lines(coach.stdout)
         try:
-            time.sleep(8.0)  # starting up and the greeting
-            soundcard.inject(start).wait(timeout=10)
-            time.sleep(6.0)  # the coach has begun talking
-            soundcard.inject(stop).wait(timeout=10)
-            output, _ = coach.communicate(timeout=30)
+            # Each word is said once the coach has shown it is there, and again, as a user would,
+            # until the coach answers: a fixed wait raced the start-up on a loaded machine ("start"
+            # said during the greeting, which only pause, stop and skip interrupt, is set aside).
+            lines.wait_for("Ready. Say start to begin the short routine.", timeout=120)
+            say_until(soundcard, start, lines, "Let's do the short routine.")
+            time.sleep(2.0)  # the coach is talking
+            say_until(soundcard, stop, lines, "Stopping here.")
+            coach.wait(timeout=60)
         finally:
             coach.kill()
+            output = lines.text()
     assert coach.returncode == 0, output
     assert "coach  Ready. Say start to begin the short routine." in output
     assert 'user   "start" (start' in output and 'user   "stop" (stop' in output
