@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-debs=(python3-venv python3-dev espeak-ng libespeak-ng1 libportaudio2 libasound2-plugins pulseaudio-utils)
+debs=(python3-venv python3-dev espeak-ng libespeak-ng1 libportaudio2 libspeexdsp1 libasound2-plugins pulseaudio-utils)
 # The test suite starts its own PulseAudio server with virtual devices and speaks with flite and sox;
 # it opens the `history --html` page in a headless Chromium and checks the Pi scripts with shellcheck.
 [ "$want_test" = 1 ] && debs+=(pulseaudio flite sox chromium shellcheck)

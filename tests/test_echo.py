@@ -21,6 +21,7 @@ from voicecoach.hear.echo import (  # noqa: E402
     EchoOptions,
     LiveKitEchoCanceller,
     NullEchoCanceller,
+    SpeexEchoCanceller,
     make_echo_canceller,
 )
 from voicecoach.hear.segmenter import Segmenter  # noqa: E402
@@ -28,6 +29,9 @@ from voicecoach.hear.segmenter import Segmenter  # noqa: E402
 # Measured with scripts/measure_echo.py: ERLE 27-29 dB, the word -0.7 dB; these leave room.
 MIN_ERLE_DB = 15.0
 MAX_WORD_CHANGE_DB = 3.0
+# speexdsp's filter starts from nothing and learns the 60 ms path in about six seconds of narration
+# (ERLE 3, 7, 15, 22, 24, 26 dB in its first two-second windows); AEC3 is there at once.
+CONVERGED_AFTER_SECONDS = {"speex": 6.0, "livekit": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -86,28 +90,41 @@ def own_utterances(samples: np.ndarray, s: Scene) -> list[str]:
     ]
 
 
+CANCELLERS = ["speex", "livekit"]
+
+
+@pytest.mark.parametrize("kind", CANCELLERS)
 @pytest.mark.parametrize("delay_ms", [20, 60])
-def test_narration_echo_is_cancelled_and_the_users_word_survives(voices: dict[str, np.ndarray], delay_ms: int) -> None:
+def test_narration_echo_is_cancelled_and_the_users_word_survives(
+    voices: dict[str, np.ndarray], delay_ms: int, kind: str
+) -> None:
     s = scene(voices, delay_ms=delay_ms)
-    out = cancel(make_echo_canceller("livekit"), s)
+    out = cancel(make_echo_canceller(kind), s)
 
     narration_only = s.narration_only()
+    narration_only[: round(CONVERGED_AFTER_SECONDS[kind] * SAMPLE_RATE)] = False
     assert ratio_db(s.mic, out, narration_only) >= MIN_ERLE_DB
     for span in word_spans(s):
         assert abs(ratio_db(out, s.user, span)) <= MAX_WORD_CHANGE_DB
 
 
-def test_the_segmenter_hears_pause_over_narration_only_after_cancelling(voices: dict[str, np.ndarray]) -> None:
+@pytest.mark.parametrize("kind", CANCELLERS)
+def test_the_segmenter_hears_pause_over_narration_only_after_cancelling(
+    voices: dict[str, np.ndarray], kind: str
+) -> None:
     s = scene(voices)
     # The problem: narration keeps the segmenter in speech; its noise-floor gate lifts out only "stop".
     assert own_utterances(s.mic, s) == ["stop"]
-    assert own_utterances(cancel(make_echo_canceller("livekit"), s), s) == ["pause", "stop"]
+    assert own_utterances(cancel(make_echo_canceller(kind), s), s) == ["pause", "stop"]
 
 
+@pytest.mark.parametrize("kind", CANCELLERS)
 @pytest.mark.parametrize("reference", ["zeros", "other"])
-def test_a_reference_that_is_not_the_leak_leaves_the_user_alone(voices: dict[str, np.ndarray], reference: str) -> None:
+def test_a_reference_that_is_not_the_leak_leaves_the_user_alone(
+    voices: dict[str, np.ndarray], reference: str, kind: str
+) -> None:
     s = scene(voices, reference=reference, other=voices["other"])
-    out = cancel(make_echo_canceller("livekit"), s)
+    out = cancel(make_echo_canceller(kind), s)
 
     for span in word_spans(s):
         assert abs(ratio_db(out, s.user, span)) <= 1.0
@@ -115,12 +132,15 @@ def test_a_reference_that_is_not_the_leak_leaves_the_user_alone(voices: dict[str
     assert abs(ratio_db(s.mic, out, s.narration_only())) <= 2.0
 
 
-def test_output_length_equals_input_for_odd_chunks_and_matches_one_call(voices: dict[str, np.ndarray]) -> None:
+@pytest.mark.parametrize("kind", CANCELLERS)
+def test_output_length_equals_input_for_odd_chunks_and_matches_one_call(
+    voices: dict[str, np.ndarray], kind: str
+) -> None:
     s = scene(voices)
     mic, ref = s.mic_bytes()[: 3 * SAMPLE_RATE * 2], s.reference_bytes()[: 3 * SAMPLE_RATE * 2]
-    whole = LiveKitEchoCanceller().process(mic, ref)
+    whole = make_echo_canceller(kind).process(mic, ref)
 
-    canceller = LiveKitEchoCanceller()
+    canceller = make_echo_canceller(kind)
     sizes = [1, 3, 158, 159, 160, 161, 319, 321, 7, 4999, 0, 2]
     out, at, i = bytearray(), 0, 0
     while at < len(mic):
@@ -133,11 +153,14 @@ def test_output_length_equals_input_for_odd_chunks_and_matches_one_call(voices: 
     assert bytes(out) == whole
 
 
-@pytest.mark.parametrize("noise_suppression", [False, True])
-def test_delay_samples_is_how_late_the_output_is(noise_suppression: bool) -> None:
+@pytest.mark.parametrize(
+    ("made", "noise_suppression"),
+    [(LiveKitEchoCanceller, False), (LiveKitEchoCanceller, True), (SpeexEchoCanceller, False)],
+)
+def test_delay_samples_is_how_late_the_output_is(made: type, noise_suppression: bool) -> None:
     rng = np.random.default_rng(1)
     mic = rng.normal(0, 2000, 2 * SAMPLE_RATE)
-    canceller = LiveKitEchoCanceller(EchoOptions(noise_suppression=noise_suppression))
+    canceller = made(EchoOptions(noise_suppression=noise_suppression))
     out = from_pcm(canceller.process(mic.astype("<i2").tobytes(), bytes(len(mic) * 2)))
 
     probe = mic[SAMPLE_RATE : SAMPLE_RATE + 4000]
@@ -151,18 +174,27 @@ def test_null_canceller_returns_the_mic_unchanged_and_lengths_must_match() -> No
     assert canceller.delay_samples == 0
     with pytest.raises(ValueError, match="differ in length"):
         canceller.process(b"\x00\x00", b"")
-    with pytest.raises(ValueError, match="differ in length"):
-        LiveKitEchoCanceller().process(b"\x00" * 320, b"\x00" * 318)
+    for made in (LiveKitEchoCanceller, SpeexEchoCanceller):
+        with pytest.raises(ValueError, match="differ in length"):
+            made().process(b"\x00" * 320, b"\x00" * 318)
 
 
-def test_factory_picks_livekit_and_falls_back_to_null_with_a_warning(
+def test_factory_picks_speex_then_livekit_and_falls_back_to_null_with_a_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert isinstance(make_echo_canceller(), LiveKitEchoCanceller)
+    assert isinstance(make_echo_canceller(), SpeexEchoCanceller)
+    assert isinstance(make_echo_canceller("livekit"), LiveKitEchoCanceller)
     assert isinstance(make_echo_canceller("none"), NullEchoCanceller)
     with pytest.raises(ValueError, match="unknown echo canceller"):
-        make_echo_canceller("speex")
+        make_echo_canceller("webrtc")
 
+    def missing() -> None:
+        raise AudioError("speexdsp is not installed")
+
+    monkeypatch.setattr("voicecoach.hear.echo._speexdsp", missing)
+    assert isinstance(make_echo_canceller(), LiveKitEchoCanceller)
+    with pytest.raises(AudioError, match="echo canceller cannot be used.*libspeexdsp1"):
+        make_echo_canceller("speex")
     monkeypatch.setitem(sys.modules, "livekit", None)  # as if it were not installed
     with caplog.at_level(logging.WARNING, logger="voicecoach.hear.echo"):
         assert isinstance(make_echo_canceller("auto"), NullEchoCanceller)

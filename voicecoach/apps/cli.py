@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from voicecoach import __version__
 from voicecoach.core.library import Library
 from voicecoach.errors import VoicecoachError
+from voicecoach.hear.echo import KINDS as ECHO_KINDS
 from voicecoach.routinefile.loader import find_exercises, load
 from voicecoach.session.report import clock_text, printer
 
@@ -261,9 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speaker-out", metavar="OUT.wav", help="write what the coach said, where it said it (a WAV file)")
     p.add_argument(
         "--echo",
-        choices=("auto", "livekit", "none"),
+        choices=ECHO_KINDS,
         default="auto",
-        help="with --mic: the echo canceller (auto: livekit's WebRTC AEC3 if it loads)",
+        help="with --mic: the echo canceller (auto: speexdsp's if it loads, else livekit's WebRTC AEC3)",
     )
     p.add_argument(
         "--room-echo-db",
@@ -289,9 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", action="store_true", help="print the narration and type commands")
     p.add_argument(
         "--echo",
-        choices=("auto", "livekit", "none"),
+        choices=ECHO_KINDS,
         default="auto",
-        help="the echo canceller (auto: livekit's WebRTC AEC3 if it loads)",
+        help="the echo canceller (auto: speexdsp's if it loads, else livekit's WebRTC AEC3)",
     )
     p.add_argument(
         "--no-history",

@@ -28,6 +28,7 @@ import numpy as np
 
 from voicecoach.bench.corpus import DEFAULT_CORPUS, read_wav, write_wav
 from voicecoach.hear import SAMPLE_RATE
+from voicecoach.hear.echo import KINDS as ECHO_KINDS
 from voicecoach.hear.spotter.split import in_split
 from voicecoach.routinefile.loader import DEFAULT_FILE, load
 from voicecoach.session.wavsim import simulate_from_wav
@@ -70,10 +71,12 @@ def recordings(corpus: Path, clips: int, workdir: Path, seed: int = 7, split: st
     return {"stop": placed, "quiet": quiet, "talk": talk, "talk_seconds": len(speech) / SAMPLE_RATE}
 
 
-def _session(wav: Path, engine: str, leak_db: float | None, routine: str) -> dict[str, list[tuple[float, str]]]:
+def _session(
+    wav: Path, engine: str, leak_db: float | None, routine: str, echo: str = "auto"
+) -> dict[str, list[tuple[float, str]]]:
     """What the session acted on ("heard") and what its barge-in guard set aside ("ignored", with why)."""
     library = load(DEFAULT_FILE)
-    timeline = simulate_from_wav(library, routine, wav, engine=engine, room_echo_db=leak_db)
+    timeline = simulate_from_wav(library, routine, wav, engine=engine, room_echo_db=leak_db, echo=echo)
     return {
         "heard": [(float(e["t"]), str(e["intent"])) for e in timeline.entries if e["kind"] == "heard"],
         "ignored": [
@@ -82,12 +85,18 @@ def _session(wav: Path, engine: str, leak_db: float | None, routine: str) -> dic
     }
 
 
-def _heard(wav: Path, engine: str, leak_db: float | None, routine: str) -> list[tuple[float, str]]:
-    return _session(wav, engine, leak_db, routine)["heard"]
+def _heard(wav: Path, engine: str, leak_db: float | None, routine: str, echo: str) -> list[tuple[float, str]]:
+    return _session(wav, engine, leak_db, routine, echo)["heard"]
 
 
 def measure(
-    corpus: Path, engine: str, leaks_db: list[float], clips: int, routine: str, split: str = "test"
+    corpus: Path,
+    engine: str,
+    leaks_db: list[float],
+    clips: int,
+    routine: str,
+    split: str = "test",
+    echo: str = "auto",
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="voicecoach-realstop-") as tmp:
         made = recordings(corpus, clips, Path(tmp), split=split)
@@ -95,7 +104,7 @@ def measure(
         for leak in [None, *leaks_db]:
             rows = []
             for wav, at, name in made["stop"]:
-                session = _session(wav, engine, leak, routine)
+                session = _session(wav, engine, leak, routine, echo)
                 heard = session["heard"]
                 acted = [t for t, intent in heard if intent == "stop" and at <= t <= at + ACT_WITHIN_SECONDS]
                 rows.append(
@@ -111,10 +120,11 @@ def measure(
             stop[key] = {"acted": sum(r["acted_after_s"] is not None for r in rows), "clips": len(rows), "rows": rows}
             log.info("stop, coach's voice %s: %d of %d acted on", key, stop[key]["acted"], len(rows))
         loudest = max(leaks_db) if leaks_db else None
-        quiet = _heard(made["quiet"], engine, loudest, routine)
-        talk = _heard(made["talk"], engine, loudest, routine)
+        quiet = _heard(made["quiet"], engine, loudest, routine, echo)
+        talk = _heard(made["talk"], engine, loudest, routine, echo)
     return {
         "engine": engine,
+        "echo": echo,
         "routine": routine,
         "split": split,
         "stop_while_the_coach_talks": stop,
@@ -133,12 +143,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clips", type=int, default=8)
     p.add_argument("--routine", default="short")
     p.add_argument("--split", choices=("test", "tune"), default="test", help="whose recordings (default: held out)")
+    p.add_argument("--echo", choices=ECHO_KINDS, default="auto", help="the echo canceller, as simulate's --echo")
     p.add_argument("--out", type=Path, default=Path("build/realstop.json"))
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.monotonic()
     result = measure(
-        args.corpus.resolve(), args.engine, args.leak_db or [-20.0, -12.0], args.clips, args.routine, args.split
+        args.corpus.resolve(),
+        args.engine,
+        args.leak_db or [-20.0, -12.0],
+        args.clips,
+        args.routine,
+        args.split,
+        args.echo,
     )
     result["elapsed_seconds"] = round(time.monotonic() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)

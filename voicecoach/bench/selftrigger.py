@@ -70,9 +70,12 @@ def listen(
 
 
 def canceller_name() -> str:
-    from voicecoach.hear.echo import NullEchoCanceller, make_echo_canceller
+    from voicecoach.hear.echo import LiveKitEchoCanceller, SpeexEchoCanceller, make_echo_canceller
 
-    return "none" if isinstance(make_echo_canceller("auto"), NullEchoCanceller) else "livekit-aec3"
+    canceller = make_echo_canceller("auto")
+    if isinstance(canceller, SpeexEchoCanceller):
+        return "speexdsp"
+    return "livekit-aec3" if isinstance(canceller, LiveKitEchoCanceller) else "none"
 
 
 def playing(sentences: list[Spoken], at: float) -> str:

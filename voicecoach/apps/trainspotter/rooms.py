@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voicecoach.hear.echo import LiveKitEchoCanceller
+from voicecoach.hear.echo import EchoCanceller, LiveKitEchoCanceller
 
 from .voices import SAMPLE_RATE, pcm16
 
@@ -56,10 +56,11 @@ def speaker_path(played: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return heard
 
 
-def cancelled(mic: np.ndarray, played: np.ndarray, prime: int) -> np.ndarray:
-    """`mic` after AEC3 with `played` as its reference; the first `prime` samples only converge it.
-    Returns `len(mic) - prime` samples, aligned with `mic[prime:]` (the canceller's lag removed)."""
-    canceller = LiveKitEchoCanceller()
+def cancelled(mic: np.ndarray, played: np.ndarray, prime: int, canceller: EchoCanceller | None = None) -> np.ndarray:
+    """`mic` after `canceller` (AEC3, the one the shipped spotter's examples went through, unless
+    given) with `played` as its reference; the first `prime` samples only converge it. Returns
+    `len(mic) - prime` samples, aligned with `mic[prime:]` (the canceller's lag removed)."""
+    canceller = canceller or LiveKitEchoCanceller()
     lag = canceller.delay_samples
     padded_mic = np.concatenate([mic, np.zeros(lag)])
     padded_ref = np.concatenate([played, np.zeros(lag)])
