@@ -131,7 +131,6 @@ class Lines:
             return "".join(self._lines)
 
 
-
 def say_until(soundcard, word: Path, lines: Lines, answer: str, tries: int = 5) -> None:
     """Say `word` into the microphone until the coach shows `answer` (up to `tries` times, 8 s apart)."""
     for _ in range(tries):
