@@ -3,6 +3,7 @@ then the real fused engine on real corpus recordings and on a synthetic voice.""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import wave
@@ -121,6 +122,43 @@ def test_the_spotter_naming_another_real_word_vetoes_the_grammar_alone() -> None
     heard += decider.candidate(said(Intent.START, 0.5, 0.9, 0.95))
     heard += [h for s in steps(1.08, 3.0) for h in decider.step(s)]
     assert heard + decider.flush() == []
+
+
+NAMING = dataclasses.replace(OPTIONS, relabel=0.8)
+
+
+def test_the_spotter_names_the_real_word_the_grammar_heard_as_another() -> None:
+    """PocketSphinx hears a real "stop" as "go"; the spotter, not sure enough to act alone, says "stop"."""
+    decider = FusionDecider(NAMING)
+    heard = [h for s in steps(0.0, 1.0, stop=0.85, resume=0.1) for h in decider.step(s)]
+    heard += decider.candidate(said(Intent.RESUME, 0.5, 0.9, 0.7, "go"))
+    heard += [h for s in steps(1.08, 3.0) for h in decider.step(s)]
+    heard += decider.flush()
+    assert [(h.intent, h.phrase, h.confidence, h.start_seconds) for h in heard] == [(Intent.STOP, "stop", 0.85, 0.5)]
+
+
+@pytest.mark.parametrize(
+    ("candidate", "why"),
+    [
+        (said(Intent.RESUME, 0.5, 0.9, 0.45, "go"), "below the grammar floor"),
+        (said(Intent.START, 0.5, 0.9, 0.7, "start"), "a word the spotter learnt from synthetic speech only"),
+    ],
+)
+def test_the_spotter_does_not_name_every_candidate(candidate: Heard, why: str) -> None:
+    decider = FusionDecider(NAMING)
+    heard = [h for s in steps(0.0, 1.0, stop=0.85) for h in decider.step(s)]
+    heard += decider.candidate(candidate)
+    heard += [h for s in steps(1.08, 3.0) for h in decider.step(s)]
+    assert heard + decider.flush() == [], why
+
+
+def test_the_spotter_names_a_candidate_only_above_its_bar_and_above_the_candidates_own_word() -> None:
+    for stop, resume in ((0.75, 0.35), (0.85, 0.9)):
+        decider = FusionDecider(NAMING)
+        heard = [h for s in steps(0.0, 1.0, stop=stop, resume=resume) for h in decider.step(s)]
+        heard += decider.candidate(said(Intent.RESUME, 0.5, 0.9, 0.7, "go"))
+        heard += [h for s in steps(1.08, 3.0) for h in decider.step(s)]
+        assert [h.intent for h in heard + decider.flush()] == [Intent.RESUME], (stop, resume)
 
 
 def test_one_utterance_is_one_command_whichever_engine_speaks_first() -> None:

@@ -22,7 +22,12 @@ A command is acted on in one of three ways:
    spotter has heard `after_seconds` past the words, or the stream ends; then it is dropped.
    A weak candidate, from `weak_floor` up to `grammar_floor` (PocketSphinx's best command where its
    grammar heard a frequent word instead, `SphinxOptions.garbage_fallback_confidence`), needs at
-   least `agree_weak`.
+   least `agree_weak`;
+4. the grammar heard a word, the spotter names it: a candidate at or above `grammar_floor` around
+   whose words the spotter gives another intent it has real recordings of at least `relabel` (and
+   more than it gives the candidate's own) is acted on as the spotter's intent. The grammar is the
+   evidence that one short word was said; the spotter, which learnt these words from real voices,
+   which one (PocketSphinx hears many a real "stop" as "go" or "start").
 
 One utterance is one command: nothing is acted on whose times overlap (within `margin_seconds`) a
 command already acted on, nor the same intent again ending within `repeat_seconds` of its end (the
@@ -74,6 +79,7 @@ class FusionOptions:
     weak_floor: float = 1.01  # above grammar_floor: no weak candidates
     agree_weak: float = 0.7
     veto: float = 1.01  # above 1: no veto
+    relabel: float = 1.01  # above 1: the spotter never names a grammar candidate's word
     agree: float = 0.3
     agree_untrusted: float = 0.3
     before_seconds: float = 0.0
@@ -156,7 +162,10 @@ class FusionDecider:
             if self._blocked(heard):
                 continue
             support = self.support(heard)
-            if support >= support_needed(heard, self.options):
+            named = self._named(heard, support)
+            if named is not None:
+                acted.append(self._act(named))
+            elif support >= support_needed(heard, self.options):
                 confidence = round(max(heard.confidence, support), 3)
                 acted.append(self._act(dataclasses.replace(heard, confidence=confidence)))
             elif now is None or now < heard.end_seconds + self.options.after_seconds:
@@ -167,6 +176,20 @@ class FusionDecider:
     def support(self, heard: Heard) -> float:
         """The spotter's highest probability for the candidate's intent around its words."""
         return max((s.probabilities.get(heard.intent, 0.0) for s in self._around(heard)), default=0.0)
+
+    def _named(self, heard: Heard, support: float) -> Heard | None:
+        """The candidate as the spotter names it (path 4), or None."""
+        if heard.confidence < self.options.grammar_floor or heard.intent not in self.options.spotter_trusted:
+            return None
+        others = (self.options.spotter_trusted & self._allowed) - {heard.intent}
+        best, probability = None, support
+        for step in self._around(heard):
+            for intent in others:
+                if step.probabilities.get(intent, 0.0) > probability:
+                    best, probability = intent, step.probabilities[intent]
+        if best is None or probability < self.options.relabel:
+            return None
+        return dataclasses.replace(heard, intent=best, phrase=spoken_name(best), confidence=round(probability, 3))
 
     def contradiction(self, heard: Heard) -> float:
         """The spotter's highest probability, around the candidate's words, for another intent it
