@@ -51,12 +51,14 @@ def test_the_echo_canceller_takes_out_the_leak_and_leaves_the_near_voice() -> No
     assert abs(db(out[voice], near[prime:][voice])) < 6  # the user still there, about as loud
 
 
-def test_an_augmented_copy_with_a_cancelled_leak_keeps_the_phrase_where_it_was() -> None:
+@pytest.mark.parametrize("canceller", ["livekit", "speex"])
+def test_an_augmented_copy_with_a_cancelled_leak_keeps_the_phrase_where_it_was(canceller: str) -> None:
     rng = np.random.default_rng(2)
     phrase = tone_bursts(0.5, rng)
     leak = [tone_bursts(6.0, rng)]
     plain, start, end = augment(phrase, np.random.default_rng(3), [], leak, None, None)
-    copy, start2, end2 = augment(phrase, np.random.default_rng(3), [], leak, None, 12.0, room=Room(cancel=True))
+    room = Room(cancel=True, canceller=canceller)
+    copy, start2, end2 = augment(phrase, np.random.default_rng(3), [], leak, None, 12.0, room=room)
     assert (start2, end2) == (start, end) and len(copy) == len(plain)
     assert abs(20 * np.log10(active_rms(copy[start:end]) / active_rms(plain[start:end]))) < 6
     raw, _, _ = augment(phrase, np.random.default_rng(3), [], leak, None, 12.0)
@@ -76,3 +78,13 @@ def test_merged_heads_score_the_mean_of_their_members() -> None:
     other = fit.new_head(mean + 1, std, 5, 8, rng)
     with pytest.raises(ValueError, match="normalisation"):
         fit.merge([heads[0], other])
+
+
+def test_the_recipe_names_the_canceller_a_copy_goes_through() -> None:
+    rng = np.random.default_rng(5)
+    phrase, leak = tone_bursts(0.5, rng), [tone_bursts(10.0, rng)]
+    copies = {
+        name: augment(phrase, np.random.default_rng(6), [], leak, None, 12.0, room=Room(cancel=True, canceller=name))[0]
+        for name in ("livekit", "speex")
+    }
+    assert not np.allclose(copies["livekit"], copies["speex"])

@@ -30,6 +30,7 @@ class Recipe:
     speed: tuple[float, float] = (0.9, 1.1)
     reverb_fraction: float = 0.0  # of every item's copies, heard across a reverberant room
     cancelled_fraction: float = 0.0  # of the copies with the coach's voice leaking in, echo-cancelled
+    canceller: str = "livekit"  # by which canceller (`hear.echo` kinds): the session's should be
 
 
 @dataclass
@@ -75,7 +76,7 @@ def _work(args: tuple[Item, int, Recipe, int, list[str], str]) -> tuple[np.ndarr
     for _ in range(recipe.copies.get(item.kind, 1)):
         snr = float(rng.uniform(*recipe.snr_db)) if rng.random() < recipe.noisy_fraction else None
         leak_db = float(rng.uniform(*recipe.leak_db)) if rng.random() < recipe.leak_fraction else None
-        room = Room(rng.random() < recipe.reverb_fraction, rng.random() < recipe.cancelled_fraction)
+        room = Room(rng.random() < recipe.reverb_fraction, rng.random() < recipe.cancelled_fraction, recipe.canceller)
         if item.kind in ("speech", "narration"):
             audio, start, end = augment(
                 samples, rng, pool, leak, snr, leak_db, before_seconds=0.3, after_seconds=0.3, room=room

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from voicecoach.core.commands import PHRASES, Intent
+from voicecoach.hear.echo import CANCELLERS
 from voicecoach.hear.spotter.clips import active_rms, speech_span, stretched
 from voicecoach.hear.spotter.split import speaker_of, split_of
 
-from .rooms import PRIME_SECONDS, cancelled, reverberant, speaker_path
+from .rooms import CONVERGE_SECONDS, cancelled, reverberant, speaker_path
 from .voices import SAMPLE_RATE, Voice, read_wav_bytes
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,7 @@ class Room:
 
     reverb: bool = False
     cancel: bool = False
+    canceller: str = "livekit"  # which one (`hear.echo` kinds)
 
 
 @dataclass
@@ -283,12 +285,13 @@ def augment(
         noise = piece(noises[int(rng.integers(len(noises)))], len(audio), rng)
         audio += noise * (level / (np.sqrt((noise**2).mean()) + 1e-6) * 10 ** (-snr_db / 20))
     if leak_db is not None and leak:
-        prime = round(PRIME_SECONDS * SAMPLE_RATE) if room.cancel else 0
+        prime = round(CONVERGE_SECONDS[room.canceller] * SAMPLE_RATE) if room.cancel else 0
         played = piece(leak[int(rng.integers(len(leak)))], prime + len(audio), rng)
         played = played * (level / active_rms(played) * 10 ** (-leak_db / 20))
         heard = speaker_path(played, rng)
         if room.cancel:
-            audio = cancelled(np.concatenate([np.zeros(prime), audio]) + heard, played, prime)
+            canceller = CANCELLERS[room.canceller][0]()  # not make_echo_canceller: it logs every one
+            audio = cancelled(np.concatenate([np.zeros(prime), audio]) + heard, played, prime, canceller)
         else:
             audio += heard
     return np.clip(audio, -32768, 32767).astype(np.float32), before + start, before + end

@@ -19,6 +19,9 @@ from voicecoach.hear.echo import EchoCanceller, LiveKitEchoCanceller
 from .voices import SAMPLE_RATE, pcm16
 
 PRIME_SECONDS = 1.0
+# Of the coach alone before each copy, so the canceller has converged as a session's has long done:
+# AEC3 is there at once, speexdsp's linear filter needs about six seconds of narration.
+CONVERGE_SECONDS = {"livekit": PRIME_SECONDS, "speex": 8.0}
 
 
 def _convolve(signal: np.ndarray, response: np.ndarray) -> np.ndarray:

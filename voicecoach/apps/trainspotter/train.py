@@ -41,13 +41,15 @@ COACH_VOICE = Voice("espeak-ng", "en", 1.0, 50)  # the coach's own voice, as pyt
 REFRACTORY_STEPS = 12  # about a second of quiet after a command
 PERSIST_STEPS = 2  # the threshold reached at two steps in a row (160 ms)
 # Real voices matter most, so each real clip is heard in six rooms; a third of the copies of
-# everything are reverberant, and most copies with the coach's voice leaking in are heard after the
-# echo canceller, as a session hears them while the coach talks.
+# everything are reverberant, and most copies with the coach's voice leaking in are heard after an
+# echo canceller. The shipped model's went through AEC3; the session now runs speexdsp's, but a
+# model trained through speexdsp's (canceller="speex") fused worse on every tune figure (card).
 TRAIN_RECIPE = Recipe(
     copies={"real": 6, "synth": 1, "nontarget": 1, "speech": 1, "narration": 1},
     leak_fraction=0.35,
     reverb_fraction=0.3,
     cancelled_fraction=0.7,
+    canceller="livekit",
 )
 TUNE_RECIPE = dataclasses.replace(
     TRAIN_RECIPE, copies={"real": 1, "synth": 1, "nontarget": 1, "speech": 1, "narration": 1}
