@@ -50,9 +50,16 @@ def heard(audio: np.ndarray, intent: Any, said: tuple[float, float], spotter: An
 
 
 def measure(
-    corpus_root: Path, split: str, below_db: float, prime_seconds: float, seed: int = 3, per_word: int | None = None
+    corpus_root: Path,
+    split: str,
+    below_db: float,
+    prime_seconds: float,
+    seed: int = 3,
+    per_word: int | None = None,
+    model: Path | None = None,
 ) -> dict[str, Any]:
-    """The figures over the split's real clips of WORDS (the first `per_word` of each, or all)."""
+    """The figures over the split's real clips of WORDS (the first `per_word` of each, or all), heard
+    by the spotter `model` (default: the shipped one)."""
     from voicecoach.apps.trainspotter.rooms import cancelled, speaker_path
     from voicecoach.bench.tunefusion import coach_talking
     from voicecoach.hear.echo import make_echo_canceller
@@ -90,7 +97,7 @@ def measure(
             if name == "livekit":
                 audio["livekit residue only"] = mic + left
         for kind in kinds:
-            spotter = SpotterRecogniser(SpotterOptions(enrolled=False))
+            spotter = SpotterRecogniser(SpotterOptions(model=model, enrolled=False))
             accepted[kind].append(heard(audio[kind], clip.intent, said, spotter))
     by_word = {
         kind: {w: _share([a for a, c in zip(flags, clips) if c.label == w]) for w in WORDS}
@@ -98,6 +105,7 @@ def measure(
     }
     return {
         "split": split,
+        "model": str(model) if model else "shipped",
         "clips": len(clips),
         "files": [c.path for c in clips],
         "below_voice_db": below_db,
@@ -118,11 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", choices=("test", "tune"), default="test", help="whose recordings (default: held out)")
     p.add_argument("--below-db", type=float, default=6.0, help="the coach's voice under the median user's (dB)")
     p.add_argument("--prime-seconds", type=float, default=10.0, help="of the coach alone, before each word")
+    p.add_argument("--model", type=Path, help="the spotter model to hear with (default: the shipped one)")
     p.add_argument("--out", type=Path, default=Path("build/aec.json"))
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     started = time.monotonic()
-    result = measure(args.corpus.resolve(), args.split, args.below_db, args.prime_seconds)
+    result = measure(args.corpus.resolve(), args.split, args.below_db, args.prime_seconds, model=args.model)
     result["seconds"] = round(time.monotonic() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
