@@ -141,6 +141,7 @@ def test_the_spotter_names_the_real_word_the_grammar_heard_as_another() -> None:
     ("candidate", "why"),
     [
         (said(Intent.RESUME, 0.5, 0.9, 0.45, "go"), "below the grammar floor"),
+        (said(Intent.RESUME, 0.5, 0.9, 0.55, "go"), "a fallback candidate, below the relabel floor"),
         (said(Intent.START, 0.5, 0.9, 0.7, "start"), "a word the spotter learnt from synthetic speech only"),
     ],
 )

@@ -26,10 +26,12 @@ record, in well under a second, instead of hearing the audio again. The settings
 option at a time (coordinate ascent, a few rounds) for the best score:
 
     score = 0.3 real + 0.2 while the coach talks + 0.25 at 10 dB + 0.25 synthetic
-            -  2 x non-command words accepted  -  0.004 x false activations an hour of speech
+            -  2 x non-command words accepted  -  2 x commands heard as another command
+            -  0.004 x false activations an hour of speech
 
 (so one false activation in the 32 minutes of speech costs about 0.75 points of acceptance, and
-1 % of non-command words two). The best setting, the default's and every engine
+1 % of non-command words, or of commands heard as another, two: a wrong command is worse than a
+missed one, and acceptance alone counts them the same). The best setting, the default's and every engine
 alone are written to --out; `voicecoach.hear.fusion.engine.TUNED` records the chosen values.
 """
 
@@ -71,6 +73,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "after_seconds": (0.3, 0.5, 0.8),
     "weak_floor": (0.45, 0.5, 0.55, 1.01),
     "relabel": (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.01),
+    "relabel_floor": (0.5, 0.56, 0.6, 0.7, 0.8),
     "agree_weak": (0.3, 0.5, 0.7, 0.8, 0.9, 0.95),
 }
 SNR_DB = 10.0
@@ -210,6 +213,7 @@ def figures(recorded: list[Recorded], options: FusionOptions | None = None, part
     """Acceptance, non-command words and false activations of the rule under `options` (or, with
     `part`, of one engine alone as recorded), over the recorded streams."""
     accepted: dict[str, list[bool]] = {"real": [], "echo": [], "noise": [], "synthetic": []}
+    wrong: list[bool] = []  # a command clip over which another command was heard
     distractors: list[bool] = []
     speech = ("speech", "speech_echo", "speech_train", "speech_train_echo")
     hits = dict.fromkeys(speech, 0)
@@ -225,8 +229,13 @@ def figures(recorded: list[Recorded], options: FusionOptions | None = None, part
             distractors += [bool(o.heard) for o in outcomes]
         else:
             accepted[rec.kind] += [o.accepted for o in outcomes]
+            wrong += [
+                any(PHRASES.get(phrase) is not clip.intent for phrase in o.heard)
+                for o, clip in zip(outcomes, rec.clips)
+            ]
     out = {kind: float(np.mean(flags)) if flags else 0.0 for kind, flags in accepted.items()}
     out["false_accept_words"] = float(np.mean(distractors)) if distractors else 0.0
+    out["wrong_commands"] = float(np.mean(wrong)) if wrong else 0.0
     every = sum(seconds.values())
     out["false_activations_per_hour"] = sum(hits.values()) / (every / 3600) if every else 0.0
     for kind in ("speech", "speech_echo"):
@@ -241,6 +250,7 @@ def figures(recorded: list[Recorded], options: FusionOptions | None = None, part
         + 0.25 * out["noise"]
         + 0.25 * out["synthetic"]
         - 2 * out["false_accept_words"]
+        - 2 * out["wrong_commands"]
         - 0.004 * out["false_activations_per_hour"]
     )
     return {k: round(v, 4) for k, v in out.items()}

@@ -23,11 +23,13 @@ A command is acted on in one of three ways:
    A weak candidate, from `weak_floor` up to `grammar_floor` (PocketSphinx's best command where its
    grammar heard a frequent word instead, `SphinxOptions.garbage_fallback_confidence`), needs at
    least `agree_weak`;
-4. the grammar heard a word, the spotter names it: a candidate at or above `grammar_floor` around
-   whose words the spotter gives another intent it has real recordings of at least `relabel` (and
-   more than it gives the candidate's own) is acted on as the spotter's intent. The grammar is the
-   evidence that one short word was said; the spotter, which learnt these words from real voices,
-   which one (PocketSphinx hears many a real "stop" as "go" or "start").
+4. the grammar heard a word, the spotter names it: a candidate of a word the spotter has real
+   recordings of, at or above `grammar_floor` and `relabel_floor`, around whose words the spotter
+   gives another such intent at least `relabel` (and more than it gives the candidate's own) is
+   acted on as the spotter's intent. The grammar is the evidence that one short command word was
+   said; the spotter, which learnt these words from real voices, which one (PocketSphinx hears many
+   a real "stop" as "go"). `relabel_floor` keeps PocketSphinx's fallback candidates (capped at 0.55:
+   its grammar heard a frequent word, not a command) out of this path: they are no such evidence.
 
 One utterance is one command: nothing is acted on whose times overlap (within `margin_seconds`) a
 command already acted on, nor the same intent again ending within `repeat_seconds` of its end (the
@@ -80,6 +82,7 @@ class FusionOptions:
     agree_weak: float = 0.7
     veto: float = 1.01  # above 1: no veto
     relabel: float = 1.01  # above 1: the spotter never names a grammar candidate's word
+    relabel_floor: float = 0.6
     agree: float = 0.3
     agree_untrusted: float = 0.3
     before_seconds: float = 0.0
@@ -179,7 +182,10 @@ class FusionDecider:
 
     def _named(self, heard: Heard, support: float) -> Heard | None:
         """The candidate as the spotter names it (path 4), or None."""
-        if heard.confidence < self.options.grammar_floor or heard.intent not in self.options.spotter_trusted:
+        options = self.options
+        if heard.confidence < max(options.grammar_floor, options.relabel_floor):
+            return None
+        if heard.intent not in options.spotter_trusted:
             return None
         others = (self.options.spotter_trusted & self._allowed) - {heard.intent}
         best, probability = None, support
@@ -187,7 +193,7 @@ class FusionDecider:
             for intent in others:
                 if step.probabilities.get(intent, 0.0) > probability:
                     best, probability = intent, step.probabilities[intent]
-        if best is None or probability < self.options.relabel:
+        if best is None or probability < options.relabel:
             return None
         return dataclasses.replace(heard, intent=best, phrase=spoken_name(best), confidence=round(probability, 3))
 
