@@ -21,6 +21,7 @@ from voicecoach.hear.echo import (  # noqa: E402
     EchoOptions,
     LiveKitEchoCanceller,
     NullEchoCanceller,
+    SettlingEchoCanceller,
     SpeexEchoCanceller,
     make_echo_canceller,
 )
@@ -31,7 +32,7 @@ MIN_ERLE_DB = 15.0
 MAX_WORD_CHANGE_DB = 3.0
 # speexdsp's filter starts from nothing and learns the 60 ms path in about six seconds of narration
 # (ERLE 3, 7, 15, 22, 24, 26 dB in its first two-second windows); AEC3 is there at once.
-CONVERGED_AFTER_SECONDS = {"speex": 6.0, "livekit": 0.0}
+CONVERGED_AFTER_SECONDS = {"speex": 6.0, "livekit": 0.0, "settling": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,7 @@ def own_utterances(samples: np.ndarray, s: Scene) -> list[str]:
     ]
 
 
-CANCELLERS = ["speex", "livekit"]
+CANCELLERS = ["settling", "speex", "livekit"]
 
 
 @pytest.mark.parametrize("kind", CANCELLERS)
@@ -155,7 +156,12 @@ def test_output_length_equals_input_for_odd_chunks_and_matches_one_call(
 
 @pytest.mark.parametrize(
     ("made", "noise_suppression"),
-    [(LiveKitEchoCanceller, False), (LiveKitEchoCanceller, True), (SpeexEchoCanceller, False)],
+    [
+        (LiveKitEchoCanceller, False),
+        (LiveKitEchoCanceller, True),
+        (SpeexEchoCanceller, False),
+        (SettlingEchoCanceller, False),
+    ],
 )
 def test_delay_samples_is_how_late_the_output_is(made: type, noise_suppression: bool) -> None:
     rng = np.random.default_rng(1)
@@ -166,6 +172,22 @@ def test_delay_samples_is_how_late_the_output_is(made: type, noise_suppression: 
     probe = mic[SAMPLE_RATE : SAMPLE_RATE + 4000]
     lags = [abs(np.dot(out[SAMPLE_RATE + lag : SAMPLE_RATE + lag + 4000], probe)) for lag in range(600)]
     assert int(np.argmax(lags)) == canceller.delay_samples
+
+
+def test_the_settling_canceller_gives_aec3_until_the_coach_has_talked_then_speexdsps() -> None:
+    rng = np.random.default_rng(2)
+    reference = np.zeros(6 * SAMPLE_RATE)
+    loud = rng.choice([-1.0, 1.0], 5 * SAMPLE_RATE) * rng.uniform(500, 5000, 5 * SAMPLE_RATE)
+    reference[SAMPLE_RATE:] = loud  # a second of silence, then the coach: every sample a sound
+    mic = np.roll(reference, 400) * 0.3 + rng.normal(0, 30, len(reference))
+    pcm = [x.astype("<i2").tobytes() for x in (mic, reference)]
+    settling = from_pcm(SettlingEchoCanceller(settle_seconds=2.0).process(*pcm))
+    aec3 = from_pcm(LiveKitEchoCanceller().process(*pcm))
+    speex = np.concatenate([np.zeros(128), from_pcm(SpeexEchoCanceller().process(*pcm))[:-128]])  # to AEC3's lag
+    switch = 3 * SAMPLE_RATE + 288  # two seconds of sound after the silent one, then the lag
+    assert np.array_equal(settling[:switch], aec3[:switch])
+    assert np.array_equal(settling[switch:], speex[switch:])
+    assert not np.array_equal(aec3[switch:], speex[switch:])
 
 
 def test_null_canceller_returns_the_mic_unchanged_and_lengths_must_match() -> None:
@@ -182,7 +204,8 @@ def test_null_canceller_returns_the_mic_unchanged_and_lengths_must_match() -> No
 def test_factory_picks_speex_then_livekit_and_falls_back_to_null_with_a_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert isinstance(make_echo_canceller(), SpeexEchoCanceller)
+    assert isinstance(make_echo_canceller(), SettlingEchoCanceller)
+    assert isinstance(make_echo_canceller("speex"), SpeexEchoCanceller)
     assert isinstance(make_echo_canceller("livekit"), LiveKitEchoCanceller)
     assert isinstance(make_echo_canceller("none"), NullEchoCanceller)
     with pytest.raises(ValueError, match="unknown echo canceller"):
@@ -191,6 +214,9 @@ def test_factory_picks_speex_then_livekit_and_falls_back_to_null_with_a_warning(
     def missing() -> None:
         raise AudioError("speexdsp is not installed")
 
+    with monkeypatch.context() as without_livekit:
+        without_livekit.setitem(sys.modules, "livekit", None)
+        assert isinstance(make_echo_canceller(), SpeexEchoCanceller)
     monkeypatch.setattr("voicecoach.hear.echo._speexdsp", missing)
     assert isinstance(make_echo_canceller(), LiveKitEchoCanceller)
     with pytest.raises(AudioError, match="echo canceller cannot be used.*libspeexdsp1"):

@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--echo",
         choices=ECHO_KINDS,
         default="auto",
-        help="with --mic: the echo canceller (auto: speexdsp's if it loads, else livekit's WebRTC AEC3)",
+        help="with --mic: the echo canceller (auto: speexdsp's, with AEC3 while it learns the room)",
     )
     p.add_argument(
         "--room-echo-db",
@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--echo",
         choices=ECHO_KINDS,
         default="auto",
-        help="the echo canceller (auto: speexdsp's if it loads, else livekit's WebRTC AEC3)",
+        help="the echo canceller (auto: speexdsp's, with AEC3 while it learns the room)",
     )
     p.add_argument(
         "--no-history",

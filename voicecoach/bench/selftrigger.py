@@ -70,12 +70,20 @@ def listen(
 
 
 def canceller_name() -> str:
-    from voicecoach.hear.echo import LiveKitEchoCanceller, SpeexEchoCanceller, make_echo_canceller
+    from voicecoach.hear.echo import (
+        LiveKitEchoCanceller,
+        SettlingEchoCanceller,
+        SpeexEchoCanceller,
+        make_echo_canceller,
+    )
 
     canceller = make_echo_canceller("auto")
-    if isinstance(canceller, SpeexEchoCanceller):
-        return "speexdsp"
-    return "livekit-aec3" if isinstance(canceller, LiveKitEchoCanceller) else "none"
+    names = {
+        SettlingEchoCanceller: "speexdsp (aec3 first)",
+        SpeexEchoCanceller: "speexdsp",
+        LiveKitEchoCanceller: "livekit-aec3",
+    }
+    return names.get(type(canceller), "none")
 
 
 def playing(sentences: list[Spoken], at: float) -> str:

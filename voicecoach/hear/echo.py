@@ -6,7 +6,10 @@ from speaker to microphone and subtracts its estimate. Two cancellers do this:
 
 - speexdsp's (`SpeexEchoCanceller`, Debian's libspeexdsp1 through ctypes): a linear multidelay
   frequency-domain filter and nothing after it, so what is left is a faint residue of the coach's
-  voice and the user's voice as it was. This is what the recogniser hears (`auto`);
+  voice and the user's voice as it was. This is what the recogniser hears (`auto`), once the filter
+  has learnt the room: it starts from nothing and needs some seconds of the coach talking, so
+  `SettlingEchoCanceller` gives AEC3's output until then (in a realstop tune run, unconverged
+  speexdsp's left enough of the coach 3 s into the session for a false "skip");
 - WebRTC AEC3 (`LiveKitEchoCanceller`, the `livekit` package): a linear filter and then a
   suppressor that turns down whatever still sounds like echo. It leaves less of the coach but, when
   the user speaks while the coach talks, turns the user's word down and reshapes it too. With the
@@ -37,7 +40,7 @@ log = logging.getLogger(__name__)
 
 FRAME_SAMPLES = SAMPLE_RATE // 100
 FRAME_BYTES = FRAME_SAMPLES * SAMPLE_WIDTH_BYTES
-KINDS = ("auto", "speex", "livekit", "none")
+KINDS = ("auto", "settling", "speex", "livekit", "none")
 SPEEX_SET_SAMPLING_RATE = 24  # speex_echo.h: SPEEX_ECHO_SET_SAMPLING_RATE
 AEC3_DELAY_SAMPLES = 128  # the latency of AEC3's block processing at 16 kHz
 NOISE_SUPPRESSION_DELAY_SAMPLES = 96
@@ -186,21 +189,87 @@ def _speexdsp() -> ctypes.CDLL:
     return lib
 
 
+class SettlingEchoCanceller:
+    """speexdsp's canceller, with AEC3's output while speexdsp's filter is still learning the room.
+
+    speexdsp's filter starts from nothing and needs some seconds of the coach talking to take most
+    of it out (`SETTLE_SECONDS`); until then what it leaves can sound like a command. AEC3 is there at
+    once. Both run on every chunk; the output is AEC3's until the reference has carried sound for
+    `settle_seconds`, speexdsp's from then on, decided sample by sample so it does not depend on how
+    the stream was cut into chunks. speexdsp's output is held back to AEC3's lag, so `delay_samples`
+    is one constant."""
+
+    SETTLE_SECONDS = 8.0
+    SOUND = 64  # a reference sample louder than this (about -54 dBFS) is the coach playing
+
+    def __init__(self, options: EchoOptions | None = None, settle_seconds: float = SETTLE_SECONDS) -> None:
+        import numpy as np
+
+        self._np = np
+        self._speex = SpeexEchoCanceller(options)
+        self._aec3 = LiveKitEchoCanceller(options)
+        self.delay_samples = self._aec3.delay_samples
+        self._hold = bytearray(SAMPLE_WIDTH_BYTES * (self._aec3.delay_samples - self._speex.delay_samples))
+        self._settle = round(settle_seconds * SAMPLE_RATE)
+        self._sounded = 0  # reference samples with sound so far
+        self._seen = 0  # reference samples so far
+        self._odd = b""  # a reference byte whose sample is not complete yet
+        self._out = 0  # output bytes so far
+        self._switch: int | None = None  # the first output sample that is speexdsp's
+
+    @property
+    def settled(self) -> bool:
+        return self._switch is not None
+
+    def process(self, mic: bytes, reference: bytes) -> bytes:
+        aec3 = self._aec3.process(mic, reference)
+        self._hold += self._speex.process(mic, reference)
+        speex = bytes(self._hold[: len(mic)])
+        del self._hold[: len(mic)]
+        if self._switch is None:
+            self._count(reference)
+        first, self._out = self._out, self._out + len(mic)
+        if self._switch is None or self._out <= 2 * self._switch:
+            return aec3
+        cut = max(0, 2 * self._switch - first)
+        return aec3[:cut] + speex[cut:]
+
+    def _count(self, reference: bytes) -> None:
+        """Count the reference's samples with sound; once there are enough, place the switch: output
+        sample j comes from input sample j - delay_samples."""
+        np = self._np
+        data = self._odd + reference
+        whole = len(data) // 2 * 2
+        self._odd = data[whole:]
+        sound = np.abs(np.frombuffer(data[:whole], dtype="<i2").astype(np.int32)) > self.SOUND
+        counts = self._sounded + np.cumsum(sound)
+        if len(counts) and counts[-1] >= self._settle:
+            last = self._seen + int(np.argmax(counts >= self._settle))  # the settle-th sample with sound
+            self._switch = last + 1 + self.delay_samples
+        self._sounded = int(counts[-1]) if len(counts) else self._sounded
+        self._seen += len(sound)
+
+
 CANCELLERS: dict[str, tuple[type, str, str]] = {  # kind: (class, what it is, how to install it)
     "speex": (SpeexEchoCanceller, "speexdsp's linear canceller", "scripts/setup.sh installs libspeexdsp1"),
     "livekit": (LiveKitEchoCanceller, "WebRTC AEC3 (livekit)", "install it with pip install 'voicecoach[audio]'"),
+    "settling": (
+        SettlingEchoCanceller,
+        "speexdsp's linear canceller (AEC3 while it learns the room)",
+        "it needs both libspeexdsp1 (scripts/setup.sh) and livekit (pip install 'voicecoach[audio]')",
+    ),
 }
 
 
 def make_echo_canceller(kind: str = "auto", options: EchoOptions | None = None) -> EchoCanceller:
-    """`speex` or `livekit` (an error if it cannot load), `none`, or `auto`: speex, else livekit, else
-    none with a warning."""
+    """`settling`, `speex` or `livekit` (an error if it cannot load), `none`, or `auto`: settling,
+    else speex, else livekit, else none with a warning."""
     if kind not in KINDS:
         raise ValueError(f"unknown echo canceller {kind!r}; choose one of {', '.join(KINDS)}")
     if kind == "none":
         return NullEchoCanceller()
     failures = []
-    for name in ("speex", "livekit") if kind == "auto" else (kind,):
+    for name in ("settling", "speex", "livekit") if kind == "auto" else (kind,):
         made, what, install = CANCELLERS[name]
         try:
             canceller: EchoCanceller = made(options)
