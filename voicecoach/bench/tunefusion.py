@@ -335,10 +335,15 @@ def main(argv: list[str] | None = None) -> int:
     from voicecoach.hear.spotter.model import load_model
 
     own = load_model()
+    from voicecoach.hear.engines import FUSION_SPHINX_FALLBACK_CONFIDENCE
+
     grid = {
         **GRID,
         "spotter_alone": (own.threshold, *(v for v in GRID["spotter_alone"] if v > own.threshold)),
         "spotter_alone_steps": (own.persist_steps, *(v for v in GRID["spotter_alone_steps"] if v > own.persist_steps)),
+        # above the cap of PocketSphinx's fallback candidates, so they stay weak ones (they need the
+        # spotter's agree_weak): a command lost to a frequent word is never taken as one it heard
+        "grammar_floor": tuple(v for v in GRID["grammar_floor"] if v > FUSION_SPHINX_FALLBACK_CONFIDENCE),
     }
     start = FusionOptions(
         spotter_alone=own.threshold,
