@@ -84,7 +84,34 @@ class NullEchoCanceller:
         return bytes(mic)
 
 
-class LiveKitEchoCanceller:
+class _Framed:
+    """A canceller that works on whole 10 ms frames: `process` buffers what it is given, runs every
+    complete frame through `_cancel` and returns as many bytes as it was given, one frame late (it
+    starts with a frame of silence)."""
+
+    def _start_framing(self) -> None:
+        self._mic = bytearray()
+        self._reference = bytearray()
+        self._out = bytearray(FRAME_BYTES)
+
+    def process(self, mic: bytes, reference: bytes) -> bytes:
+        _check_lengths(mic, reference)
+        self._mic += mic
+        self._reference += reference
+        ready = len(self._mic) // FRAME_BYTES * FRAME_BYTES
+        for start in range(0, ready, FRAME_BYTES):
+            end = start + FRAME_BYTES
+            self._out += self._cancel(bytes(self._mic[start:end]), bytes(self._reference[start:end]))
+        del self._mic[:ready], self._reference[:ready]
+        result = bytes(self._out[: len(mic)])
+        del self._out[: len(mic)]
+        return result
+
+    def _cancel(self, mic: bytes, reference: bytes) -> bytes:
+        raise NotImplementedError
+
+
+class LiveKitEchoCanceller(_Framed):
     """WebRTC AEC3 through livekit's AudioProcessingModule; one instance per microphone stream."""
 
     def __init__(self, options: EchoOptions | None = None) -> None:
@@ -102,35 +129,20 @@ class LiveKitEchoCanceller:
             auto_gain_control=False,
         )
         self._apm.set_stream_delay_ms(self.options.stream_delay_ms)
-        self._mic = bytearray()
-        self._reference = bytearray()
-        # Starts with one frame of silence: that is the fixed delay that lets every call return
-        # exactly as many bytes as it was given.
-        self._out = bytearray(FRAME_BYTES)
+        # The frame of silence first is the fixed delay that lets every call return exactly as many
+        # bytes as it was given.
+        self._start_framing()
 
-    def process(self, mic: bytes, reference: bytes) -> bytes:
-        _check_lengths(mic, reference)
-        self._mic += mic
-        self._reference += reference
-        ready = len(self._mic) // FRAME_BYTES * FRAME_BYTES
-        for start in range(0, ready, FRAME_BYTES):
-            self._out += self._frame(start)
-        del self._mic[:ready], self._reference[:ready]
-        result = bytes(self._out[: len(mic)])
-        del self._out[: len(mic)]
-        return result
-
-    def _frame(self, start: int) -> bytes:
+    def _cancel(self, mic: bytes, reference: bytes) -> bytes:
         rtc = self._rtc
-        end = start + FRAME_BYTES
-        reference = rtc.AudioFrame(bytearray(self._reference[start:end]), SAMPLE_RATE, 1, FRAME_SAMPLES)
-        self._apm.process_reverse_stream(reference)
-        mic = rtc.AudioFrame(bytearray(self._mic[start:end]), SAMPLE_RATE, 1, FRAME_SAMPLES)
-        self._apm.process_stream(mic)  # in place
-        return mic.data.tobytes()
+        played = rtc.AudioFrame(bytearray(reference), SAMPLE_RATE, 1, FRAME_SAMPLES)
+        self._apm.process_reverse_stream(played)
+        heard = rtc.AudioFrame(bytearray(mic), SAMPLE_RATE, 1, FRAME_SAMPLES)
+        self._apm.process_stream(heard)  # in place
+        return heard.data.tobytes()
 
 
-class SpeexEchoCanceller:
+class SpeexEchoCanceller(_Framed):
     """speexdsp's linear echo canceller (libspeexdsp, through ctypes); one per microphone stream."""
 
     def __init__(self, options: EchoOptions | None = None) -> None:
@@ -143,26 +155,12 @@ class SpeexEchoCanceller:
             raise AudioError("speexdsp could not start its echo canceller")
         rate = ctypes.c_int(SAMPLE_RATE)
         self._lib.speex_echo_ctl(self._state, SPEEX_SET_SAMPLING_RATE, ctypes.byref(rate))
-        self._mic = bytearray()
-        self._reference = bytearray()
-        self._out = bytearray(FRAME_BYTES)  # one frame of silence first, as for AEC3
+        self._start_framing()
         self._frame = ctypes.create_string_buffer(FRAME_BYTES)
 
-    def process(self, mic: bytes, reference: bytes) -> bytes:
-        _check_lengths(mic, reference)
-        self._mic += mic
-        self._reference += reference
-        ready = len(self._mic) // FRAME_BYTES * FRAME_BYTES
-        for start in range(0, ready, FRAME_BYTES):
-            end = start + FRAME_BYTES
-            near = ctypes.create_string_buffer(bytes(self._mic[start:end]), FRAME_BYTES)
-            far = ctypes.create_string_buffer(bytes(self._reference[start:end]), FRAME_BYTES)
-            self._lib.speex_echo_cancellation(self._state, near, far, self._frame)
-            self._out += self._frame.raw
-        del self._mic[:ready], self._reference[:ready]
-        result = bytes(self._out[: len(mic)])
-        del self._out[: len(mic)]
-        return result
+    def _cancel(self, mic: bytes, reference: bytes) -> bytes:
+        self._lib.speex_echo_cancellation(self._state, mic, reference, self._frame)
+        return self._frame.raw
 
     def __del__(self) -> None:
         state = getattr(self, "_state", None)
