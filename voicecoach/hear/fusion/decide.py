@@ -7,7 +7,7 @@ Theory of operation. Two kinds of evidence arrive in stream order:
   and the grammar's confidence. The grammar is run looser than it runs alone, so candidates it would
   itself reject still arrive; `FusionOptions.grammar_floor` says how weak a candidate may be.
 
-A command is acted on in one of three ways:
+A command is acted on in one of four ways:
 
 1. the spotter alone is very sure: an intent it has real recordings of (`spotter_trusted`) reaches
    `spotter_alone` at `spotter_alone_steps` steps running (the others need `spotter_alone_untrusted`).
@@ -187,21 +187,26 @@ class FusionDecider:
             return None
         if heard.intent not in options.spotter_trusted:
             return None
-        others = (self.options.spotter_trusted & self._allowed) - {heard.intent}
-        best, probability = None, support
-        for step in self._around(heard):
-            for intent in others:
-                if step.probabilities.get(intent, 0.0) > probability:
-                    best, probability = intent, step.probabilities[intent]
-        if best is None or probability < options.relabel:
+        best, probability = self._rival(heard)
+        if best is None or probability <= support or probability < options.relabel:
             return None
         return dataclasses.replace(heard, intent=best, phrase=spoken_name(best), confidence=round(probability, 3))
 
     def contradiction(self, heard: Heard) -> float:
         """The spotter's highest probability, around the candidate's words, for another intent it
         has real recordings of (and that is listened for)."""
+        return self._rival(heard)[1]
+
+    def _rival(self, heard: Heard) -> tuple[Intent | None, float]:
+        """The other intent with real recordings (and listened for) the spotter gives most around the
+        candidate's words, and how much; (None, 0.0) when there is none."""
         others = (self.options.spotter_trusted & self._allowed) - {heard.intent}
-        return max((s.probabilities.get(i, 0.0) for s in self._around(heard) for i in others), default=0.0)
+        best, probability = None, 0.0
+        for step in self._around(heard):
+            for intent in others:
+                if step.probabilities.get(intent, 0.0) > probability:
+                    best, probability = intent, step.probabilities[intent]
+        return best, probability
 
     def _around(self, heard: Heard) -> list[Step]:
         first = heard.start_seconds - self.options.before_seconds
