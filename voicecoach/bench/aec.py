@@ -60,8 +60,8 @@ def measure(
 ) -> dict[str, Any]:
     """The figures over the split's real clips of WORDS (the first `per_word` of each, or all), heard
     by the spotter `model` (default: the shipped one)."""
-    from voicecoach.apps.trainspotter.rooms import cancelled, speaker_path
-    from voicecoach.bench.tunefusion import coach_talking
+    from voicecoach.apps.trainspotter.rooms import cancelled
+    from voicecoach.bench.tunefusion import coach_leak, coach_talking
     from voicecoach.hear.echo import make_echo_canceller
     from voicecoach.hear.spotter.engine import SpotterOptions, SpotterRecogniser
 
@@ -84,9 +84,7 @@ def measure(
         mic[at : at + len(word)] += word
         span = stream.speech_span(word)
         said = ((at + span.start) / SAMPLE_RATE, (at + span.end) / SAMPLE_RATE)
-        played = stream.looped(narration, int(rng.integers(len(narration))), prime + n)
-        played = stream.scaled(played, voice_dbfs - below_db - stream.active_dbfs(narration))
-        leak = speaker_path(played, rng)
+        played, leak = coach_leak(narration, prime + n, voice_dbfs - below_db, rng)
         primed_mic = np.concatenate([np.zeros(prime), mic]) + leak
         coach_alone = np.concatenate([np.zeros(prime), stream.floor_noise(n, rng)]) + leak
         audio = {"alone": mic, "raw leak": mic + leak[prime:]}

@@ -179,15 +179,27 @@ def with_echo(pcm: np.ndarray, narration: np.ndarray, level_dbfs: float, rng: np
     """`pcm` as the recogniser hears it while the coach talks: the narration, at `level_dbfs`, reaches
     the microphone through a short room (as the spotter's training places it), and the session's echo
     canceller, converged on `ECHO_PRIME_SECONDS` of it first, takes it out again."""
-    from voicecoach.apps.trainspotter.rooms import cancelled, speaker_path
+    from voicecoach.apps.trainspotter.rooms import cancelled
     from voicecoach.hear.echo import make_echo_canceller
 
     prime = round(ECHO_PRIME_SECONDS * SAMPLE_RATE)
-    played = stream.looped(narration, int(rng.integers(len(narration))), prime + len(pcm))
-    played = stream.scaled(played, level_dbfs - stream.active_dbfs(narration))
-    mic = np.concatenate([np.zeros(prime), pcm.astype(np.float64)]) + speaker_path(played, rng)
+    played, leak = coach_leak(narration, prime + len(pcm), level_dbfs, rng)
+    mic = np.concatenate([np.zeros(prime), pcm.astype(np.float64)]) + leak
     out = cancelled(mic, played, prime, make_echo_canceller())
     return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+
+
+def coach_leak(
+    narration: np.ndarray, length: int, level_dbfs: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """`length` samples of the coach talking at `level_dbfs` from a random point of `narration`: what
+    the speaker played, and what of it reaches the microphone through a short room (as the spotter's
+    training places it)."""
+    from voicecoach.apps.trainspotter.rooms import speaker_path
+
+    played = stream.looped(narration, int(rng.integers(len(narration))), length)
+    played = stream.scaled(played, level_dbfs - stream.active_dbfs(narration))
+    return played, speaker_path(played, rng)
 
 
 def _synthesise(phrases: list[str], voice_dbfs: float, workdir: Path, per_phrase: int = 3) -> list[Clip]:
