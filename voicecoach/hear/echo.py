@@ -192,8 +192,8 @@ class SettlingEchoCanceller:
 
     speexdsp's filter starts from nothing and needs some seconds of the coach talking to take most
     of it out (`SETTLE_SECONDS`); until then what it leaves can sound like a command. AEC3 is there at
-    once. Both run on every chunk; the output is AEC3's until the reference has carried sound for
-    `settle_seconds`, speexdsp's from then on, decided sample by sample so it does not depend on how
+    once. Both run until then; the output is AEC3's until the reference has carried sound for
+    `settle_seconds`, speexdsp's (alone) from then on, decided sample by sample so it does not depend on how
     the stream was cut into chunks. speexdsp's output is held back to AEC3's lag, so `delay_samples`
     is one constant."""
 
@@ -220,13 +220,15 @@ class SettlingEchoCanceller:
         return self._switch is not None
 
     def process(self, mic: bytes, reference: bytes) -> bytes:
-        aec3 = self._aec3.process(mic, reference)
         self._hold += self._speex.process(mic, reference)
         speex = bytes(self._hold[: len(mic)])
         del self._hold[: len(mic)]
+        first, self._out = self._out, self._out + len(mic)
+        if self._switch is not None and first >= 2 * self._switch:
+            return speex  # AEC3 is no longer heard, so it is no longer run
+        aec3 = self._aec3.process(mic, reference)
         if self._switch is None:
             self._count(reference)
-        first, self._out = self._out, self._out + len(mic)
         if self._switch is None or self._out <= 2 * self._switch:
             return aec3
         cut = max(0, 2 * self._switch - first)
