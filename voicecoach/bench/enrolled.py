@@ -26,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from voicecoach.bench import fusedtrace
 from voicecoach.bench.corpus import Corpus, read_wav
+from voicecoach.bench.heldout import SplitCorpus
 from voicecoach.core.commands import PHRASES
 from voicecoach.errors import VoicecoachError
 from voicecoach.hear.spotter.adapt import AdaptOptions, Replay, Take, adapt, load_replay
@@ -170,8 +172,16 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def measure(
-    corpus: Corpus, split: str, seed: int, options: AdaptOptions, replay: Replay | None, ks: tuple[int, ...] = KS
+    corpus: Corpus,
+    split: str,
+    seed: int,
+    options: AdaptOptions,
+    replay: Replay | None,
+    ks: tuple[int, ...] = KS,
+    fused: fusedtrace.Recording | None = None,
 ) -> dict[str, Any]:
+    """The spotter before and after each speaker's enrolment; with `fused` (the split heard once
+    through the fused engine), the fused engine too, hearing with each model."""
     started = time.time()
     embedder = Embedder()
     base = load_model()
@@ -198,9 +208,18 @@ def measure(
         "options": {k: v for k, v in options.__dict__.items()},
         "by_k": {},
     }
+    if fused is not None:
+        everyone = fusedtrace.figures(fused, base, set(), "")
+        result["fused"] = {
+            "grammar": fused.grammar,
+            "generic_all_clips_accepted": _rate(everyone["others"]),
+            "generic_nontarget_accepted": summary([everyone])["nontarget_accepted"],
+            "generic_false_per_hour": summary([everyone])["false_per_hour"],
+        }
     for k in ks:
         plan = enrolment_plan(streams["commands"], k)
         generic_rows, enrolled_rows, speakers = [], [], {}
+        fused_rows: dict[str, list[dict[str, Any]]] = {"generic": [], "enrolled": []}
         cpu = []
         for speaker, (enrol, test) in plan.items():
             takes = [Take(PHRASES[s.label], read_wav(s.path)) for s in enrol]
@@ -210,6 +229,10 @@ def measure(
             generic, enrolled = figures(base, streams, test, speaker), figures(model, streams, test, speaker)
             generic_rows.append(generic)
             enrolled_rows.append(enrolled)
+            if fused is not None:
+                own = {s.path for s in test}
+                fused_rows["generic"].append(fusedtrace.figures(fused, base, own, speaker))
+                fused_rows["enrolled"].append(fusedtrace.figures(fused, model, own, speaker))
             speakers[speaker] = {
                 "enrolled_on": len(enrol),
                 "tested_on": len(test),
@@ -223,15 +246,19 @@ def measure(
             "adapt_cpu_seconds_mean": round(float(np.mean(cpu)), 1) if cpu else None,
             "per_speaker": speakers,
         }
+        if fused is not None:
+            result["by_k"][str(k)]["fused"] = {name: summary(rows) for name, rows in fused_rows.items()}
     result["wall_seconds"] = round(time.time() - started)
     return result
 
 
 def table(result: dict[str, Any]) -> str:
+    fused = "fused" in result
     lines = [
         f"Enrolment on held-out speakers ({result['split']} split; real stop/go/yes/no only), "
-        f"threshold {result['base_threshold']} for both",
-        f"{'figure':44} {'generic':>9} {'enrolled':>9}",
+        f"the spotter's threshold {result['base_threshold']} for both"
+        + (f"; fused: the spotter with {result['fused']['grammar']}, its tuned rule" if fused else ""),
+        f"{'figure':44} {'generic':>9} {'enrolled':>9}" + (f" {'fused':>9} {'enrolled':>9}" if fused else ""),
     ]
     for k, row in result["by_k"].items():
         g, e = row["generic"], row["enrolled"]
@@ -242,7 +269,10 @@ def table(result: dict[str, Any]) -> str:
             ("nontarget_accepted", "  non-command words accepted, %"),
             ("false_per_hour", "  false activations an hour of speech"),
         ):
-            lines.append(f"{name:44} {g[key]!s:>9} {e[key]!s:>9}")
+            line = f"{name:44} {g[key]!s:>9} {e[key]!s:>9}"
+            if fused:
+                line += f" {row['fused']['generic'][key]!s:>9} {row['fused']['enrolled'][key]!s:>9}"
+            lines.append(line)
     return "\n".join(lines)
 
 
@@ -262,7 +292,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     split = args.split or "test"
     if split not in ("test", "tune"):
         raise VoicecoachError(f"bench --enrolled measures the test or the tune speakers, not the {split} ones.")
-    result = measure(corpus, split, args.seed, AdaptOptions(), load_replay(), ks)
+    fused = None
+    if args.engine in ("auto", "fusion"):
+        fused = fusedtrace.record(SplitCorpus(corpus.root, split), args.seed)
+    result = measure(corpus, split, args.seed, AdaptOptions(), load_replay(), ks, fused)
     out = args.out if args.out != Path("results.json") else Path("enrolled.json")
     out.write_text(json.dumps(result, indent=1))
     log.info("wrote %s", out)
