@@ -75,8 +75,13 @@ def _session(
     wav: Path, engine: str, leak_db: float | None, routine: str, echo: str = "auto"
 ) -> dict[str, list[tuple[float, str]]]:
     """What the session acted on ("heard") and what its barge-in guard set aside ("ignored", with why)."""
+    from voicecoach.hear.engines import open_recogniser
+
     library = load(DEFAULT_FILE)
-    timeline = simulate_from_wav(library, routine, wav, engine=engine, room_echo_db=leak_db, echo=echo)
+    recogniser = open_recogniser(engine, None, enrolled=False)  # the shipped model, whoever enrolled here
+    timeline = simulate_from_wav(
+        library, routine, wav, engine=engine, recogniser=recogniser, room_echo_db=leak_db, echo=echo
+    )
     return {
         "heard": [(float(e["t"]), str(e["intent"])) for e in timeline.entries if e["kind"] == "heard"],
         "ignored": [

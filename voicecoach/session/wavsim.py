@@ -45,7 +45,7 @@ def simulate_from_wav(
     """`voicecoach simulate --mic IN.wav`: the real recogniser and synthesiser, a clock that follows
     the audio; when the recording ends the session goes on in virtual time until it finishes.
 
-    `echo` chooses the echo canceller ("auto", "livekit", "none"). `room_echo_db` simulates a room:
+    `echo` chooses the echo canceller (one of `echo.KINDS`). `room_echo_db` simulates a room:
     the coach's own voice is added to the microphone at that level (e.g. -10), 40 ms late."""
     from voicecoach.audio.fakes import RecordingSpeaker, WavMicrophone
     from voicecoach.hear.echo import make_echo_canceller
