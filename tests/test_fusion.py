@@ -95,6 +95,20 @@ def test_a_candidate_between_the_weak_floor_and_the_floor_needs_the_spotters_fir
         assert [h.intent for h in heard] == ([Intent.PAUSE] if acted else []), (confidence, spotter_says)
 
 
+def test_a_weak_candidate_of_a_word_learnt_from_synthetic_speech_only_has_its_own_support_bar() -> None:
+    options = FusionOptions(**{**OPTIONS.__dict__, "weak_floor": 0.3, "agree_weak": 0.4, "agree_weak_untrusted": 0.8})
+    for intent, spotter_says, acted in (
+        (Intent.YES, 0.5, True),
+        (Intent.PAUSE, 0.5, False),
+        (Intent.PAUSE, 0.85, True),
+        (Intent.YES, 0.35, False),
+    ):
+        decider = FusionDecider(options)
+        heard = [h for s in steps(0.0, 1.0, **{intent.value: spotter_says}) for h in decider.step(s)]
+        heard += decider.candidate(said(intent, 0.5, 0.9, 0.4)) + decider.flush()
+        assert [h.intent for h in heard] == ([intent] if acted else []), (intent, spotter_says)
+
+
 def test_a_very_sure_spotter_acts_alone_on_a_word_it_has_real_recordings_of_at_once() -> None:
     decider = FusionDecider(OPTIONS)
     sure = steps(1.0, 1.08, stop=0.97)

@@ -106,6 +106,9 @@ def test_auto_without_a_model_uses_pocketsphinx(no_models: Path) -> None:
 
     # a command lost to a frequent word is never acted on as firmly as one the grammar heard
     assert engines.FUSION_SPHINX_FALLBACK_CONFIDENCE < TUNED["pocketsphinx"].grammar_floor
+    # a rule that hears no weak candidates has none decoded
+    strong = grammar_of(engines.open_recogniser(weak_floor=1.01))
+    assert isinstance(strong, FakeSphinx) and strong.options.garbage_fallback_confidence is None
 
 
 def test_a_named_grammar_engine_is_that_engine_alone(no_models: Path) -> None:

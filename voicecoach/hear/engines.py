@@ -103,6 +103,9 @@ def open_fusion(
     spotter = spotter or _open_spotter(options)
     vosk_model = find_vosk_model(model)
     grammar: Recogniser
+    rule = dataclasses.replace(
+        TUNED["vosk" if vosk_model is not None else "pocketsphinx"], **_fields(FusionOptions, options)
+    )
     if vosk_model is not None:
         from voicecoach.hear.vosk_engine import VoskOptions, VoskRecogniser
 
@@ -120,12 +123,14 @@ def open_fusion(
             confidence_scale_llr=FUSION_SPHINX_CONFIDENCE_SCALE_LLR,
             sequence_margin=alone.immediate_sequence_margin if alone.sequence_margin is None else alone.sequence_margin,
             segmenter=dataclasses.replace(alone.segmenter, hangover_seconds=FUSION_SPHINX_HANGOVER_SECONDS),
-            garbage_fallback_confidence=FUSION_SPHINX_FALLBACK_CONFIDENCE,
+            # a command lost to a frequent word is decoded again only where the rule hears such weak candidates
+            garbage_fallback_confidence=(
+                FUSION_SPHINX_FALLBACK_CONFIDENCE if rule.weak_floor <= FUSION_SPHINX_FALLBACK_CONFIDENCE else None
+            ),
         )
         # the looser engine's confidence where the engine alone would have accepted
         accepts = 1.0 / (1.0 + math.exp(-FUSION_SPHINX_LOOSER_LLR / FUSION_SPHINX_CONFIDENCE_SCALE_LLR))
         grammar = sphinx.SphinxRecogniser(options=looser)
-    rule = dataclasses.replace(TUNED[grammar.name], **_fields(FusionOptions, options))
     log.info("hearing with the spotter and %s, fused", grammar.name)
     return FusedRecogniser(spotter, grammar, rule, grammar_accepts=accepts, trace=trace)
 

@@ -22,7 +22,7 @@ A command is acted on in one of four ways:
    spotter has heard `after_seconds` past the words, or the stream ends; then it is dropped.
    A weak candidate, from `weak_floor` up to `grammar_floor` (PocketSphinx's best command where its
    grammar heard a frequent word instead, `SphinxOptions.garbage_fallback_confidence`), needs at
-   least `agree_weak`;
+   least `agree_weak` (`agree_weak_untrusted` for a word the spotter learnt from synthetic speech only);
 4. the grammar heard a word, the spotter names it: a candidate of a word the spotter has real
    recordings of, at or above `grammar_floor` and `relabel_floor`, around whose words the spotter
    gives another such intent at least `relabel` (and more than it gives the candidate's own) is
@@ -80,6 +80,7 @@ class FusionOptions:
     grammar_floor: float = 0.5
     weak_floor: float = 1.01  # above grammar_floor: no weak candidates
     agree_weak: float = 0.7
+    agree_weak_untrusted: float = 0.7
     veto: float = 1.01  # above 1: no veto
     relabel: float = 1.01  # above 1: the spotter never names a grammar candidate's word
     relabel_floor: float = 0.6
@@ -232,5 +233,5 @@ def support_needed(heard: Heard, options: FusionOptions) -> float:
     trusted = heard.intent in options.spotter_trusted
     needed = options.agree if trusted else options.agree_untrusted
     if heard.confidence < options.grammar_floor:  # a weak candidate, at or above weak_floor
-        needed = max(needed, options.agree_weak)
+        needed = max(needed, options.agree_weak if trusted else options.agree_weak_untrusted)
     return needed
