@@ -10,7 +10,9 @@ Each clip is placed as `train-spotter --evaluate` places it (1.5 s of quiet befo
 the voice at -24 dBFS over a -60 dB floor, then the half second `flush` adds). Its embeddings are
 computed once (`embed_clip`, the same vectors the stream gives) and every model's head and the
 engine's own decision rule (`Decider`) run over them, step by step: a command counts as heard when
-its intent fires between the phrase's start and 1.5 s after its end.
+its intent fires between the phrase's start and 1.5 s after its end. With the fused engine (`--engine
+auto` or `fusion`), the same is measured of it too, over streams built as the benchmark builds them
+(`fusedtrace`: heard once, replayed with each model).
 """
 
 from __future__ import annotations
@@ -280,7 +282,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--enrolled",
         action="store_true",
-        help="measure the spotter before and after enrolment on held-out speakers (stop/go/yes/no)",
+        help="measure the spotter before and after enrolment on held-out speakers (stop/go/yes/no); with "
+        "--engine auto or fusion (the default), the fused engine too",
     )
     # --split (which speakers: test, the default, or tune) is the bench's own option (bench/cli.py)
 
