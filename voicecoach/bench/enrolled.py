@@ -30,6 +30,7 @@ import numpy as np
 
 from voicecoach.bench import fusedtrace
 from voicecoach.bench.corpus import Corpus, read_wav
+from voicecoach.bench.fusedtrace import WORDS
 from voicecoach.bench.heldout import SplitCorpus
 from voicecoach.core.commands import PHRASES
 from voicecoach.errors import VoicecoachError
@@ -44,7 +45,6 @@ from voicecoach.hear.spotter.split import speaker_of, split_of
 
 log = logging.getLogger(__name__)
 
-WORDS = ("stop", "go", "yes", "no")
 AFTER_SECONDS = 1.5
 KS = (1, 2, 3)
 

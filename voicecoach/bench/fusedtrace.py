@@ -38,7 +38,7 @@ from voicecoach.hear.spotter.split import speaker_of
 
 log = logging.getLogger(__name__)
 
-WORDS = ("stop", "go", "yes", "no")
+WORDS = ("stop", "go", "yes", "no")  # the words with real recordings by many speakers (`bench --enrolled` too)
 MATCH = 1e-3  # the largest difference allowed between a recorded and a recomputed probability
 
 
